@@ -1,0 +1,47 @@
+/**
+ * @file rt.h
+ * tachyond's run-time state, owned by the control core (main lcore): the configuration, the
+ * port, the workers and their pools, and the management server. main.c builds it at
+ * start-up and tears it down; the management commands (rt_cmds.c) read it.
+ *
+ * Thread-safety: the control core's thread only. Worker state inside is read through the
+ * relaxed snapshot functions (dp_worker_counters_snapshot, net_counters_snapshot).
+ */
+#ifndef TACHYON_RT_H
+#define TACHYON_RT_H
+
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "dp_port.h"
+#include "dp_worker.h"
+
+struct mgmt;
+struct mgmt_cmd;
+struct rte_mempool;
+
+/** Upper bound on workers (RTE_MAX_LCORE is larger; one queue pair per worker per port). */
+#define RT_MAX_WORKERS 64
+
+struct rt {
+	struct tachyon_config cfg;
+	uint64_t start_ns;                  /**< CLOCK_MONOTONIC at start, for uptime */
+	struct dp_port port;                /**< the one port (tap or PCI) */
+	unsigned n_workers;
+	struct dp_worker *workers;          /**< n_workers, cache-aligned (rte_zmalloc) */
+	struct rte_mempool *pools[RT_MAX_WORKERS]; /**< one mbuf pool per worker */
+	struct mgmt *mgmt;
+};
+
+/** The management commands of this issue: help, status, stats, shutdown (ctx = struct rt). */
+extern const struct mgmt_cmd rt_cmds[];
+
+struct mgmt_req;
+
+/** `stats` (stats.c): per-worker loop/net/L4 counters, per-port DPDK stats, totals. */
+int rt_cmd_stats(struct mgmt_req *req);
+
+/** Seconds since start (monotonic). */
+double rt_uptime_s(const struct rt *rt);
+
+#endif /* TACHYON_RT_H */

@@ -1,0 +1,94 @@
+/**
+ * @file stats.c
+ * The `stats` command: every worker's loop counters (dp_worker), L2/L3 counters (net_if) and
+ * transport counters (the L4 hook's stats_json), each port's DPDK statistics
+ * (rte_eth_stats_get), and totals over the workers. Worker counters are read with relaxed
+ * loads while the workers run (see net.h): each value is exact, the set is not one instant.
+ */
+#include <rte_ethdev.h>
+
+#include "mgmt.h"
+#include "rt.h"
+#include "util/json.h"
+
+static void stats__counters(struct json_writer *w, const char *key, const uint64_t *v,
+			    const char *const *names, unsigned n)
+{
+	json_key(w, key);
+	json_obj_begin(w);
+	for (unsigned i = 0; i < n; i++)
+		json_kv_u64(w, names[i], v[i]);
+	json_obj_end(w);
+}
+
+static void stats__port(struct json_writer *w, const struct dp_port *p)
+{
+	struct rte_eth_stats st;
+	json_obj_begin(w);
+	json_kv_u64(w, "id", p->port_id);
+	json_kv_str(w, "name", p->name);
+	if (p->started && rte_eth_stats_get(p->port_id, &st) == 0) {
+		json_kv_u64(w, "ipackets", st.ipackets);
+		json_kv_u64(w, "opackets", st.opackets);
+		json_kv_u64(w, "ibytes", st.ibytes);
+		json_kv_u64(w, "obytes", st.obytes);
+		json_kv_u64(w, "imissed", st.imissed);
+		json_kv_u64(w, "ierrors", st.ierrors);
+		json_kv_u64(w, "oerrors", st.oerrors);
+		json_kv_u64(w, "rx_nombuf", st.rx_nombuf);
+	}
+	json_obj_end(w);
+}
+
+int rt_cmd_stats(struct mgmt_req *req)
+{
+	const struct rt *rt = req->ctx;
+	struct json_writer *w = req->out;
+	struct dp_worker_counters tot_loop = { 0 };
+	struct net_counters tot_net = { 0 };
+
+	json_kv_double(w, "uptime_s", rt_uptime_s(rt));
+	json_key(w, "workers");
+	json_arr_begin(w);
+	for (unsigned i = 0; i < rt->n_workers; i++) {
+		const struct dp_worker *dw = &rt->workers[i];
+		struct dp_worker_counters lc;
+		struct net_counters nc;
+		dp_worker_counters_snapshot(dw, &lc);
+		net_counters_snapshot(&dw->nif, &nc);
+		for (unsigned k = 0; k < dp_worker_counter_count; k++)
+			((uint64_t *)&tot_loop)[k] += ((const uint64_t *)&lc)[k];
+		for (unsigned k = 0; k < net_counter_count; k++)
+			((uint64_t *)&tot_net)[k] += ((const uint64_t *)&nc)[k];
+
+		json_obj_begin(w);
+		json_kv_u64(w, "index", dw->index);
+		json_kv_u64(w, "lcore", dw->lcore_id);
+		stats__counters(w, "loop", (const uint64_t *)&lc, dp_worker_counter_names,
+				dp_worker_counter_count);
+		stats__counters(w, "net", (const uint64_t *)&nc, net_counter_names,
+				net_counter_count);
+		if (dw->l4.stats_json != NULL) {
+			json_key(w, "l4");
+			json_obj_begin(w);
+			dw->l4.stats_json(dw->l4.ctx, w);
+			json_obj_end(w);
+		}
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+
+	json_key(w, "totals");
+	json_obj_begin(w);
+	stats__counters(w, "loop", (const uint64_t *)&tot_loop, dp_worker_counter_names,
+			dp_worker_counter_count);
+	stats__counters(w, "net", (const uint64_t *)&tot_net, net_counter_names,
+			net_counter_count);
+	json_obj_end(w);
+
+	json_key(w, "ports");
+	json_arr_begin(w);
+	stats__port(w, &rt->port);
+	json_arr_end(w);
+	return 0;
+}

@@ -1,0 +1,359 @@
+/**
+ * @file dp_worker.c
+ * The worker lcore loop (see dp_worker.h for its shape): rx burst -> net_input, L4 poll,
+ * buffered TX drained on a timer, housekeeping, and an idle backoff that sleeps on the rx
+ * queue's interrupt fd (rte_epoll_wait) or, where the PMD has none, in short usleeps.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <rte_ethdev.h>
+#include <rte_interrupts.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "dp_io.h"
+#include "conf/conf.h"
+#include "dp_worker.h"
+#include "util/log.h"
+
+const char *const dp_worker_counter_names[] = {
+	"loops", "rx_pkts", "rx_bursts", "tx_pkts", "tx_drops", "tx_flushes", "sleeps",
+	"wakeups_rx", "arp_shared_out", "arp_shared_in", "arp_share_drops",
+};
+const unsigned dp_worker_counter_count = RTE_DIM(dp_worker_counter_names);
+_Static_assert(RTE_DIM(dp_worker_counter_names) * sizeof(uint64_t) ==
+	       sizeof(struct dp_worker_counters), "dp_worker_counter_names out of step");
+
+uint64_t dp_clock_mult;
+
+/* One ARP binding passed between workers (ring element: a multiple of 4 bytes). */
+struct dp__arp_msg {
+	uint32_t ip;
+	struct rte_ether_addr mac;
+	uint16_t pad;
+};
+#define DP__ARP_RING_SIZE 256
+
+void dp_clock_init(void)
+{
+	/* ns = cycles * (1e9 / hz), the factor in 32.32 fixed point: exact to < 1 ppb. */
+	dp_clock_mult = (uint64_t)(((unsigned __int128)1000000000u << 32) / rte_get_tsc_hz());
+}
+
+int dp_worker_init(struct dp_worker *w, unsigned index, unsigned lcore_id,
+		   struct rte_mempool *pool, uint16_t port_id, const struct rte_ether_addr *mac,
+		   uint64_t tx_offloads, bool rx_intr, const struct tachyon_config *cfg)
+{
+	memset(w, 0, sizeof(*w));
+	int rc = net_if_init(&w->nif, cfg->ip, cfg->prefix_len, cfg->gateway);
+	if (rc != 0)
+		return rc;
+	w->index = index;
+	w->lcore_id = lcore_id;
+	w->socket_id = (int)rte_lcore_to_socket_id(lcore_id);
+	w->pool = pool;
+	w->port_id = port_id;
+	w->queue_id = (uint16_t)index;
+	w->tx_offloads = tx_offloads;
+	w->rx_intr = rx_intr;
+	w->ip = cfg->ip;
+	w->cfg = cfg;
+	w->nif.mac = *mac;
+	w->nif.mtu = cfg->mtu;
+	w->nif.pool = pool;
+	w->nif.tx = dp_worker_tx;
+	w->nif.tx_ctx = w;
+	w->nif.tx_ip_cksum_offload = (tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
+	char name[RTE_RING_NAMESIZE];
+	snprintf(name, sizeof(name), "dp_arp_w%u", index);
+	w->arp_ring = rte_ring_create_elem(name, sizeof(struct dp__arp_msg), DP__ARP_RING_SIZE,
+					   w->socket_id, RING_F_SC_DEQ);
+	if (w->arp_ring == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Runs on the worker that learnt the binding: offer it to every other worker. A full ring
+ * only delays that worker, which then resolves by itself. */
+static void dp__arp_learnt(void *ctx, uint32_t ip, const struct rte_ether_addr *mac)
+{
+	struct dp_worker *w = ctx;
+	struct dp__arp_msg msg = { .ip = ip, .mac = *mac };
+	for (unsigned i = 0; i < w->n_peers; i++) {
+		struct dp_worker *p = &w->peers[i];
+		if (p == w)
+			continue;
+		if (rte_ring_mp_enqueue_elem(p->arp_ring, &msg, sizeof(msg)) == 0)
+			w->cnt.arp_shared_out++;
+		else
+			w->cnt.arp_share_drops++;
+	}
+}
+
+static void dp__arp_drain(struct dp_worker *w)
+{
+	struct dp__arp_msg msgs[8];
+	unsigned n = rte_ring_sc_dequeue_burst_elem(w->arp_ring, msgs, sizeof(msgs[0]),
+						    RTE_DIM(msgs), NULL);
+	for (unsigned i = 0; i < n; i++)
+		net_arp_add(&w->nif, msgs[i].ip, &msgs[i].mac);
+	w->cnt.arp_shared_in += n;
+}
+
+void dp_worker_set_peers(struct dp_worker *workers, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		workers[i].peers = workers;
+		workers[i].n_peers = n;
+		if (n > 1) {
+			workers[i].nif.arp_learnt = dp__arp_learnt;
+			workers[i].nif.arp_learnt_ctx = &workers[i];
+		}
+	}
+}
+
+void dp_worker_wire_l4(struct dp_worker *w)
+{
+	w->nif.l4_input = w->l4.input;
+	w->nif.l4_ctx = w->l4.ctx;
+}
+
+void dp_worker_flush(struct dp_worker *w)
+{
+	uint16_t n = w->tx_n;
+	if (n == 0)
+		return;
+	uint16_t sent = dp_io_tx(w, w->tx_buf, n);
+	w->cnt.tx_flushes++;
+	w->cnt.tx_pkts += sent;
+	/* Like l2fwd: a full TX ring means the link cannot keep up; retrying would only stall
+	 * the rx side too. Drop and count; TCP retransmits. */
+	for (uint16_t i = sent; i < n; i++)
+		rte_pktmbuf_free(w->tx_buf[i]);
+	w->cnt.tx_drops += n - sent;
+	w->tx_n = 0;
+}
+
+int dp_worker_tx(void *arg, struct rte_mbuf *m)
+{
+	struct dp_worker *w = arg;
+	if (w->tx_n == 0)
+		w->tx_first_ns = w->now_ns;
+	w->tx_buf[w->tx_n++] = m;
+	if (w->tx_n == DP_BURST)
+		dp_worker_flush(w);
+	return 0;
+}
+
+void dp_worker_stop(struct dp_worker *w)
+{
+	__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
+}
+
+void dp_worker_counters_snapshot(const struct dp_worker *w, struct dp_worker_counters *out)
+{
+	const uint64_t *src = (const uint64_t *)&w->cnt;
+	uint64_t *dst = (uint64_t *)out;
+	for (unsigned i = 0; i < dp_worker_counter_count; i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+void dp_worker_fini(struct dp_worker *w)
+{
+	for (uint16_t i = 0; i < w->tx_n; i++)
+		rte_pktmbuf_free(w->tx_buf[i]);
+	w->tx_n = 0;
+	if (w->arp_ring != NULL)
+		dp__arp_drain(w);
+	net_if_fini(&w->nif);
+	rte_ring_free(w->arp_ring);
+	w->arp_ring = NULL;
+	if (w->l4.destroy != NULL)
+		w->l4.destroy(w->l4.ctx);
+	memset(&w->l4, 0, sizeof(w->l4));
+	w->nif.l4_input = NULL;
+	w->nif.l4_ctx = NULL;
+}
+
+/*
+ * Idle wake-up sources, chosen per worker on its own thread at start:
+ *  - DP__WAKE_QUEUE_FD: the PMD has no real rx interrupt (rx_intr_enable answers -ENOTSUP)
+ *    but its queue "interrupt" fd is the data fd itself (net_tap: the tun queue fd). We
+ *    poll it with our own level-triggered epoll: readable exactly while frames wait, so a
+ *    frame that arrived before we slept wakes us at once. (DPDK's own per-thread epoll uses
+ *    EPOLLET; on a tun fd that lost wake-ups here and cost ~10 ms RTTs.)
+ *  - DP__WAKE_RTE_EPOLL: a real rx interrupt (an eventfd from VFIO). DPDK's protocol, as in
+ *    l3fwd-power: enable the queue interrupt, poll once more (a frame may have slipped in),
+ *    sleep in rte_epoll_wait, disable.
+ *  - DP__WAKE_SLEEP: neither works: usleep(DP_SLEEP_US) per empty poll.
+ */
+enum dp__wake { DP__WAKE_SLEEP = 0, DP__WAKE_QUEUE_FD, DP__WAKE_RTE_EPOLL };
+
+struct dp__idle {
+	enum dp__wake mode;
+	int epfd;                     /* DP__WAKE_QUEUE_FD: our epoll instance */
+};
+
+static const char *dp__wake_name(enum dp__wake m)
+{
+	switch (m) {
+	case DP__WAKE_QUEUE_FD: return "queue fd epoll";
+	case DP__WAKE_RTE_EPOLL: return "rx interrupt";
+	default: return "sleep";
+	}
+}
+
+static void dp__idle_setup(struct dp_worker *w, struct dp__idle *idl)
+{
+	idl->mode = DP__WAKE_SLEEP;
+	idl->epfd = -1;
+	if (!w->rx_intr)
+		return;
+	int rc = rte_eth_dev_rx_intr_enable(w->port_id, w->queue_id);
+	if (rc == 0) {
+		rte_eth_dev_rx_intr_disable(w->port_id, w->queue_id);
+		rc = rte_eth_dev_rx_intr_ctl_q(w->port_id, w->queue_id, RTE_EPOLL_PER_THREAD,
+					       RTE_INTR_EVENT_ADD, NULL);
+		if (rc == 0)
+			idl->mode = DP__WAKE_RTE_EPOLL;
+		return;
+	}
+	int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(w->port_id, w->queue_id);
+	if (fd < 0)
+		return;
+	idl->epfd = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN };
+	if (idl->epfd < 0 || epoll_ctl(idl->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		TLOG_NOTICE("worker", "worker %u: cannot epoll the queue fd (%s): sleeping instead",
+			    w->index, strerror(errno));
+		if (idl->epfd >= 0)
+			close(idl->epfd);
+		idl->epfd = -1;
+		return;
+	}
+	idl->mode = DP__WAKE_QUEUE_FD;
+}
+
+static void dp__idle_teardown(struct dp_worker *w, struct dp__idle *idl)
+{
+	if (idl->mode == DP__WAKE_RTE_EPOLL)
+		rte_eth_dev_rx_intr_ctl_q(w->port_id, w->queue_id, RTE_EPOLL_PER_THREAD,
+					  RTE_INTR_EVENT_DEL, NULL);
+	if (idl->epfd >= 0)
+		close(idl->epfd);
+	idl->epfd = -1;
+}
+
+/* Sleeps until a frame may be waiting or the next L4 deadline, at most DP_MAX_SLEEP_MS.
+ * @return true when woken by the queue (frames likely), false after a timeout or a nap. */
+static bool dp__idle_wait(struct dp_worker *w, struct dp__idle *idl)
+{
+	uint64_t timeout_ms = DP_MAX_SLEEP_MS;
+	if (idl->mode == DP__WAKE_SLEEP) {
+		usleep(DP_SLEEP_US);
+		return false;
+	}
+	if (w->l4.next_deadline_ns != NULL) {
+		uint64_t dl = w->l4.next_deadline_ns(w->l4.ctx);
+		uint64_t now = dp_clock_ns();
+		if (dl <= now)
+			return false;
+		/* Round down: waking early costs a loop iteration, waking late delays a timer. */
+		uint64_t ms = (dl - now) / 1000000;
+		if (ms < timeout_ms)
+			timeout_ms = ms;
+		if (timeout_ms == 0) {
+			/* Under a millisecond to go: a short sleep keeps the CPU cool and the timer
+			 * within ~0.1 ms. */
+			usleep(DP_SLEEP_US);
+			return false;
+		}
+	}
+	w->cnt.sleeps++;
+	int n;
+	if (idl->mode == DP__WAKE_QUEUE_FD) {
+		struct epoll_event ev;
+		n = epoll_wait(idl->epfd, &ev, 1, (int)timeout_ms);
+	} else {
+		rte_eth_dev_rx_intr_enable(w->port_id, w->queue_id);
+		/* A frame that arrived between the last poll and the enable raised no interrupt. */
+		if (rte_eth_rx_queue_count(w->port_id, w->queue_id) > 0) {
+			rte_eth_dev_rx_intr_disable(w->port_id, w->queue_id);
+			return true;
+		}
+		struct rte_epoll_event ev[4];
+		n = rte_epoll_wait_interruptible(RTE_EPOLL_PER_THREAD, ev, RTE_DIM(ev),
+						 (int)timeout_ms);
+		rte_eth_dev_rx_intr_disable(w->port_id, w->queue_id);
+	}
+	if (n > 0)
+		w->cnt.wakeups_rx++;
+	return n > 0;
+}
+
+int dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct rte_mbuf *pkts[DP_BURST];
+	struct dp__idle idl;
+	uint64_t idle_since = 0;   /* 0 = busy */
+	uint64_t next_housekeep = 0;
+
+	dp__idle_setup(w, &idl);
+	w->idle_backoff = dp__wake_name(idl.mode);
+	TLOG_INFO("worker", "worker %u on lcore %u: port %u queue %u, idle backoff: %s",
+		  w->index, w->lcore_id, w->port_id, w->queue_id, dp__wake_name(idl.mode));
+	__atomic_store_n(&w->running, true, __ATOMIC_RELEASE);
+
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t now = dp_clock_ns();
+		w->now_ns = now;
+		w->nif.now_ns = now;
+		w->cnt.loops++;
+
+		if (w->n_peers > 1)
+			dp__arp_drain(w);
+		uint16_t n = dp_io_rx(w, pkts, DP_BURST);
+		if (n > 0) {
+			w->cnt.rx_bursts++;
+			w->cnt.rx_pkts += n;
+			for (uint16_t i = 0; i < n; i++)
+				net_input(&w->nif, pkts[i]);
+		}
+		if (w->l4.poll != NULL)
+			w->l4.poll(w->l4.ctx, now);
+
+		/* Drain on a timer, like l2fwd: a lone reply must not wait for 31 others. */
+		if (w->tx_n > 0 && (n == 0 || now - w->tx_first_ns >= DP_TX_DRAIN_NS))
+			dp_worker_flush(w);
+
+		if (now >= next_housekeep) {
+			net_timer(&w->nif);
+			/* QSBR quiescent point goes here once workers read RCU topic tables. */
+			next_housekeep = now + DP_HOUSEKEEP_NS;
+		}
+
+		if (n > 0 || w->tx_n > 0) {
+			idle_since = 0;
+			continue;
+		}
+		/* Spin for DP_IDLE_NS after the last frame (the next one often follows closely),
+		 * then sleep on each empty poll. A wake-up by the queue restarts the spin; a
+		 * timeout does not, so an idle worker costs one poll per DP_MAX_SLEEP_MS. */
+		if (idle_since == 0)
+			idle_since = now;
+		else if (now - idle_since >= DP_IDLE_NS && dp__idle_wait(w, &idl))
+			idle_since = 0;
+	}
+	dp_worker_flush(w);
+	dp__idle_teardown(w, &idl);
+	__atomic_store_n(&w->running, false, __ATOMIC_RELEASE);
+	TLOG_INFO("worker", "worker %u stopped", w->index);
+	return 0;
+}

@@ -1,0 +1,152 @@
+/**
+ * @file dp_worker.h
+ * A worker lcore: its state and its loop.
+ *
+ * The loop (dp_worker_main), modelled on DPDK's l2fwd:
+ *   while not stopped:
+ *     now_ns = clock; rx burst (dp_io_rx) -> net_input() per frame
+ *     l4.poll(now_ns)
+ *     drain the TX buffer when full or when DP_TX_DRAIN_NS passed since it started filling
+ *     every DP_HOUSEKEEP_NS: net_timer() (ARP retries), quiescent point (QSBR, later)
+ *     idle backoff: after DP_IDLE_NS without frames, sleep until a frame arrives (epoll on
+ *     the queue fd, or a real rx interrupt) or the next L4 deadline, at most
+ *     DP_MAX_SLEEP_MS; without either, usleep(DP_SLEEP_US) per empty poll instead.
+ *
+ * Error convention: set-up functions return 0 or a negative errno; the loop itself has no
+ * errors to return (every loss is a counter).
+ *
+ * Ownership: one struct dp_worker per worker lcore, written only by that lcore once launched,
+ * except `stop` (set by the control core) and the counters, which the control core reads
+ * with relaxed loads (dp_worker_counters_snapshot()).
+ */
+#ifndef TACHYON_DP_WORKER_H
+#define TACHYON_DP_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+
+#include "dp_l4.h"
+#include "net/net.h"
+
+struct rte_mempool;
+struct rte_mbuf;
+struct tachyon_config;
+
+#define DP_BURST 32                            /**< rx burst and TX buffer size */
+#define DP_TX_DRAIN_NS (100ull * 1000)         /**< max time a frame waits in the TX buffer */
+#define DP_HOUSEKEEP_NS (100ull * 1000000)     /**< net_timer() period */
+#define DP_IDLE_NS (200ull * 1000)             /**< spin this long without frames, then sleep */
+#define DP_MAX_SLEEP_MS 10                     /**< longest sleep: bounds stop latency */
+#define DP_SLEEP_US 100                        /**< sleep per empty poll without rx intr */
+
+/** Loop counters (single writer: the worker). */
+struct dp_worker_counters {
+	uint64_t loops;          /**< loop iterations */
+	uint64_t rx_pkts;        /**< frames received */
+	uint64_t rx_bursts;      /**< non-empty rx bursts */
+	uint64_t tx_pkts;        /**< frames the PMD accepted */
+	uint64_t tx_drops;       /**< frames the PMD refused (queue full), freed */
+	uint64_t tx_flushes;     /**< TX bursts */
+	uint64_t sleeps;         /**< times the worker went to sleep (idle backoff) */
+	uint64_t wakeups_rx;     /**< sleeps ended by an rx interrupt */
+	uint64_t arp_shared_out; /**< ARP bindings passed to other workers */
+	uint64_t arp_shared_in;  /**< ARP bindings received from other workers */
+	uint64_t arp_share_drops; /**< bindings not passed: a peer's ring was full */
+};
+
+/** Names of the struct dp_worker_counters fields, in order. */
+extern const char *const dp_worker_counter_names[];
+extern const unsigned dp_worker_counter_count;
+
+/** One worker. See dp_l4.h for the fields a transport may use. */
+struct dp_worker {
+	unsigned index;                /**< 0..n-1; also the queue id on the port */
+	unsigned lcore_id;
+	int socket_id;
+	struct rte_mempool *pool;      /**< this worker's mbufs */
+	uint16_t port_id;
+	uint16_t queue_id;
+	uint32_t ip;                   /**< our address, host byte order */
+	uint64_t tx_offloads;          /**< RTE_ETH_TX_OFFLOAD_* enabled on the port */
+	bool rx_intr;                  /**< the port's rx interrupts can wake this worker */
+	const struct tachyon_config *cfg;
+	uint64_t now_ns;               /**< clock at the start of the current iteration */
+	struct dp_l4_hooks l4;         /**< the transport, or all NULL */
+	volatile bool stop;            /**< set by the control core: leave the loop */
+	volatile bool running;         /**< set by the worker while inside its loop */
+	const char *idle_backoff;      /**< how it sleeps when idle, set before running: "queue fd
+					*   epoll", "rx interrupt" or "sleep" */
+
+	uint16_t tx_n;                 /**< frames in tx_buf */
+	uint64_t tx_first_ns;          /**< when tx_buf's oldest frame was queued */
+	struct rte_mbuf *tx_buf[DP_BURST];
+
+	/* ARP sharing: bindings learnt by one worker reach the others through their rings
+	 * (multi-producer, single consumer: the owner drains it each loop iteration). */
+	struct rte_ring *arp_ring;
+	struct dp_worker *peers;       /**< all workers (array), this one included */
+	unsigned n_peers;
+
+	struct dp_worker_counters cnt;
+	struct net_if nif;             /**< L2/L3 state and counters */
+} __rte_cache_aligned;
+
+/**
+ * Prepare worker @p w (on the main lcore): set its identity, give its net_if the addresses
+ * of @p cfg (ip, prefix_len, gateway, mtu) and wire it to the TX buffer, create its ARP
+ * ring. The caller then calls dp_l4_attach(), dp_worker_wire_l4(), dp_worker_set_peers().
+ * @param mac  the port's MAC.
+ * @return 0, -EINVAL for a bad prefix, -ENOMEM when the ring cannot be created.
+ */
+int dp_worker_init(struct dp_worker *w, unsigned index, unsigned lcore_id,
+		   struct rte_mempool *pool, uint16_t port_id, const struct rte_ether_addr *mac,
+		   uint64_t tx_offloads, bool rx_intr, const struct tachyon_config *cfg);
+
+/**
+ * Let the @p n workers of @p workers share ARP bindings (main lcore, before launch): a
+ * binding one learns from an ARP frame is passed to the others. A no-op for one worker.
+ */
+void dp_worker_set_peers(struct dp_worker *workers, unsigned n);
+
+/** Connect w->l4.input/ctx to the net_if (after dp_l4_attach()). */
+void dp_worker_wire_l4(struct dp_worker *w);
+
+/** lcore entry point (rte_eal_remote_launch): @p arg is the struct dp_worker *. @return 0. */
+int dp_worker_main(void *arg);
+
+/** Ask the worker to leave its loop (it notices within DP_MAX_SLEEP_MS). Any thread. */
+void dp_worker_stop(struct dp_worker *w);
+
+/** Free what the worker still holds (TX buffer, parked ARP frames, the transport). */
+void dp_worker_fini(struct dp_worker *w);
+
+/** Relaxed copy of the loop counters, safe from any thread. */
+void dp_worker_counters_snapshot(const struct dp_worker *w, struct dp_worker_counters *out);
+
+/**
+ * Queue one frame for TX on @p w (the net_if's tx sink). Flushes when the buffer is full.
+ * @return 0 (the frame is queued; if the PMD later refuses it, it is counted in tx_drops).
+ */
+int dp_worker_tx(void *w, struct rte_mbuf *m);
+
+/** Send everything in the TX buffer now. */
+void dp_worker_flush(struct dp_worker *w);
+
+/* ---- clock ---- */
+
+/** TSC-to-ns factor, 32.32 fixed point; set by dp_clock_init(). */
+extern uint64_t dp_clock_mult;
+
+/** Compute the TSC-to-ns factor from rte_get_tsc_hz(). Call once after rte_eal_init(). */
+void dp_clock_init(void);
+
+/** Monotonic nanoseconds from the TSC (cheap: one rdtsc and a 128-bit multiply). */
+static inline uint64_t dp_clock_ns(void)
+{
+	return (uint64_t)(((unsigned __int128)rte_get_tsc_cycles() * dp_clock_mult) >> 32);
+}
+
+#endif /* TACHYON_DP_WORKER_H */
