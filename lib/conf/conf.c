@@ -659,9 +659,10 @@ int conf_validate(struct tachyon_config *c, char *err, size_t errlen)
 	for (unsigned i = 0; i < c->n_listeners; i++)
 		if (conf__validate_listener(c, i, src, err, errlen) != 0)
 			return -1;
-	/* Mosquitto: once a password file exists, anonymous clients are refused unless
-	 * allow_anonymous says otherwise. */
-	if (!c->allow_anonymous_set && c->password_file[0] != '\0')
+	/* Mosquitto 2: allow_anonymous defaults to false as soon as the file defines a listener
+	 * or a password file; only the listener-less default admits anonymous clients. An
+	 * operator's mosquitto.conf must not become more open here than it was there. */
+	if (!c->allow_anonymous_set && (c->password_file[0] != '\0' || c->listeners_explicit))
 		c->allow_anonymous = false;
 	if (!c->gateway_set)
 		c->gateway = c->pci_device[0] ? 0 : c->tap_kernel_ip;

@@ -82,8 +82,9 @@ struct tachyon_config {
 	/* ---- Mosquitto keys ---- */
 	struct conf_listener listeners[CONF_MAX_LISTENERS];
 	unsigned n_listeners;                /**< default: one plain listener on 1883 */
-	bool allow_anonymous;                /**< default true when no password_file, false
-					      *   with one unless given (conf_validate) */
+	bool allow_anonymous;                /**< default true only when the config defines
+					      *   no listener and no password_file (Mosquitto
+					      *   2's rule, applied by conf_validate) */
 	char password_file[CONF_PATH_MAX];
 	char acl_file[CONF_PATH_MAX];
 	bool persistence;                    /**< default true */

@@ -334,6 +334,13 @@ static void test_good_syntax(void)
 	CHECK(!cfg.allow_anonymous);
 	CHECK(load("allow_anonymous true\npassword_file /p\n") == 0);
 	CHECK(conf_validate(&cfg, err, sizeof(err)) == 0 && cfg.allow_anonymous);
+	/* a listener line flips it too (Mosquitto 2), the listener-less default keeps true */
+	CHECK(load("listener 1883\n") == 0 && conf_validate(&cfg, err, sizeof(err)) == 0);
+	CHECK(!cfg.allow_anonymous && !conf_listener_allow_anonymous(&cfg, 0));
+	CHECK(load("listener 1883\nallow_anonymous true\n") == 0);
+	CHECK(conf_validate(&cfg, err, sizeof(err)) == 0 && cfg.allow_anonymous);
+	CHECK(load("max_keepalive 60\n") == 0 && conf_validate(&cfg, err, sizeof(err)) == 0);
+	CHECK(cfg.allow_anonymous);
 	/* log_type: the first line replaces the default threshold, later ones raise it */
 	CHECK(load("log_type error\n") == 0 && cfg.log_level == 0);
 	CHECK(load("log_type debug\nlog_type error\n") == 0 && cfg.log_level == 4);
@@ -367,7 +374,8 @@ static void test_mosquitto_file(void)
 	CHECK_STR(cfg.persistence_location, "/var/lib/mosquitto/");
 	/* per listener security */
 	CHECK(!conf_listener_allow_anonymous(&cfg, 0) && !conf_listener_allow_anonymous(&cfg, 1));
-	CHECK(cfg.allow_anonymous); /* the global value is untouched */
+	/* Mosquitto 2: a file with listeners and no allow_anonymous refuses anonymous clients */
+	CHECK(!cfg.allow_anonymous);
 	CHECK_STR(conf_listener_password_file(&cfg, 0), "/etc/mosquitto/passwd");
 	CHECK_STR(conf_listener_password_file(&cfg, 1), "");
 	CHECK_STR(conf_listener_acl_file(&cfg, 1), "/etc/mosquitto/acl-tls");
