@@ -49,14 +49,28 @@ int dp_impair_init(struct dp_impair *im, const struct tachyon_config *cfg,
 
 static void dp__impair_corrupt(struct dp_impair *im, struct rte_mbuf *m)
 {
-	if (m->data_len <= 14)
-		return;
-	if (im->tx && (m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM))) {
+	unsigned from = 14; /* past the Ethernet header */
+	if (im->tx) {
+		/* The PMD would compute an offloaded checksum over the damage and hide it: skip
+		 * frames with L4 offload, and keep out of the IPv4 header when only its checksum
+		 * is offloaded (the TCP checksum, ours, then reveals the flip). */
+		if (m->ol_flags & RTE_MBUF_F_TX_L4_MASK) {
+			im->st.corrupt_skipped++;
+			return;
+		}
+		if (m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM)
+			from = 14 + (m->l3_len ? m->l3_len : 20);
+	} else {
+		/* The PMD may have verified the checksums already: the flip happens "on the wire"
+		 * after that, so the verdict must go and the stack must check for itself. */
+		m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
+	}
+	if (m->data_len <= from) {
 		im->st.corrupt_skipped++;
 		return;
 	}
 	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
-	unsigned off = 14 + (unsigned)(dp__impair_rand(im) * (m->data_len - 14));
+	unsigned off = from + (unsigned)(dp__impair_rand(im) * (m->data_len - from));
 	if (off >= m->data_len)
 		off = m->data_len - 1;
 	p[off] ^= (uint8_t)(1u << ((unsigned)(dp__impair_rand(im) * 8) & 7));

@@ -10,9 +10,10 @@
  * against the kernel over a lossy, reordering, duplicating, corrupting link.
  *
  * Corruption flips one bit of a frame's first segment past the Ethernet header (headers:
- * the IPv4 or TCP checksum catches it). On TX it is skipped when the frame asks for checksum
- * offload, since the PMD would compute the checksum over the corrupted bytes and the damage
- * would go unseen (counted in corrupt_skipped).
+ * the IPv4 or TCP checksum catches it). On RX the PMD's checksum verdict is cleared, since
+ * the flip stands for damage on the wire. On TX a frame asking for TCP checksum offload is
+ * left alone and one asking for IPv4 checksum offload is hit past its IPv4 header, since the
+ * PMD would compute those checksums over the damage and hide it (counted in corrupt_skipped).
  *
  * Threading: one struct dp_impair per worker and direction, used only by that worker.
  */

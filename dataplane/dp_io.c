@@ -13,10 +13,6 @@
 #include "dp_io.h"
 #include "dp_worker.h"
 
-/* TODO(lead): dataplane/meson.build must list dp_impair.c; until it does, it is compiled as
- * part of this file. Remove this include in the same change. */
-#include "dp_impair.c"
-
 struct dp__io_impair {
 	bool init, on;
 	struct dp_impair rx, tx;

@@ -2,8 +2,9 @@
  * @file dp_l4.c
  * Attaches the TCP stack (lib/tcp) to a worker (see dp_l4.h): one struct tcp_stack per
  * worker, configured from the tcp_* keys, sending through net_ip_output() on the worker's
- * net_if; the diagnostic echo service when tcp_echo_port is set; the stack's counters in the
- * worker's `stats` entry under "tcp".
+ * net_if; MQTT on it (dp_mqtt.c: the listeners of the config and the broker); the diagnostic
+ * echo service when tcp_echo_port is set; the stack's counters in the worker's `stats` entry
+ * under "tcp".
  *
  * Error convention: dp_l4_attach returns 0 or a negative errno (start-up stops).
  */
@@ -16,12 +17,15 @@
 
 #include "conf/conf.h"
 #include "dp_l4.h"
+#include "dp_mqtt.h"
 #include "dp_worker.h"
 #include "net/net.h"
 #include "tcp/tcp.h"
 #include "tcp/tcp_echo.h"
 #include "util/json.h"
 
+/* A worker's transport context (w->l4.ctx): its TCP stack (with MQTT on it, dp_mqtt.c)
+ * and the optional echo service. */
 struct dp__tcp {
 	struct tcp_stack *stack;
 	struct tcp_echo *echo;
@@ -32,22 +36,9 @@ static void dp__tcp_input(void *ctx, struct rte_mbuf *m, uint32_t src_ip, uint32
 	tcp_input(((struct dp__tcp *)ctx)->stack, m, src_ip, dst_ip);
 }
 
-void tcp_debug_dump(struct tcp_stack *s, FILE *f); /* TEMP DEBUG */
-#include <stdio.h>
-#include <unistd.h>
 static void dp__tcp_poll(void *ctx, uint64_t now_ns)
 {
 	tcp_poll(((struct dp__tcp *)ctx)->stack, now_ns);
-	static uint64_t last;
-	if (now_ns - last > 1000000000ULL) {
-		last = now_ns;
-		if (access("/tmp/tcp-dump-request", F_OK) == 0) {
-			unlink("/tmp/tcp-dump-request");
-			FILE *f = fopen("/tmp/tcp-dump.txt", "w");
-			tcp_debug_dump(((struct dp__tcp *)ctx)->stack, f);
-			fclose(f);
-		}
-	}
 }
 
 static uint64_t dp__tcp_deadline(void *ctx)
@@ -115,7 +106,13 @@ int dp_l4_attach(struct dp_worker *w, const struct tachyon_config *cfg)
 	sc.ip_output = net_ip_output;
 	sc.ip_ctx = &w->nif;
 	sc.mtu = cfg->mtu;
-	sc.tx_cksum_offload = (w->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) != 0;
+	/* Our data segments are chains of slices of arbitrary length. net_tap "offloads" in
+	 * software with DPDK 22.11's multi-segment sum, which loses carries at odd segment
+	 * boundaries (see tcp_out.c): on tap ports the stack computes the sum itself. */
+	struct rte_eth_dev_info info;
+	bool tap = rte_eth_dev_info_get(w->port_id, &info) == 0 && info.driver_name != NULL &&
+		   strcmp(info.driver_name, "net_tap") == 0;
+	sc.tx_cksum_offload = !tap && (w->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) != 0;
 	sc.rto_min_ms = cfg->tcp_rto_min_ms;
 	sc.rto_max_ms = cfg->tcp_rto_max_ms;
 	sc.max_retries = cfg->tcp_max_retries;
@@ -141,6 +138,14 @@ int dp_l4_attach(struct dp_worker *w, const struct tachyon_config *cfg)
 			free(t);
 			return rc;
 		}
+	}
+	/* MQTT on this worker's stack: listeners, the broker's worker state, its inbox. */
+	int mrc = dp_mqtt_attach(w, t->stack, cfg);
+	if (mrc != 0) {
+		tcp_echo_stop(t->echo);
+		tcp_stack_destroy(t->stack);
+		free(t);
+		return mrc;
 	}
 	w->l4.ctx = t;
 	w->l4.input = dp__tcp_input;

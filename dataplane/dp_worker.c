@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <rte_ethdev.h>
@@ -17,7 +18,10 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <urcu-qsbr.h>
+
 #include "dp_io.h"
+#include "dp_mqtt.h"
 #include "conf/conf.h"
 #include "dp_worker.h"
 #include "util/log.h"
@@ -51,6 +55,7 @@ int dp_worker_init(struct dp_worker *w, unsigned index, unsigned lcore_id,
 		   uint64_t tx_offloads, bool rx_intr, const struct tachyon_config *cfg)
 {
 	memset(w, 0, sizeof(*w));
+	w->wake_fd = -1;
 	int rc = net_if_init(&w->nif, cfg->ip, cfg->prefix_len, cfg->gateway);
 	if (rc != 0)
 		return rc;
@@ -76,6 +81,7 @@ int dp_worker_init(struct dp_worker *w, unsigned index, unsigned lcore_id,
 					   w->socket_id, RING_F_SC_DEQ);
 	if (w->arp_ring == NULL)
 		return -ENOMEM;
+	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	return 0;
 }
 
@@ -174,6 +180,13 @@ void dp_worker_fini(struct dp_worker *w)
 	net_if_fini(&w->nif);
 	rte_ring_free(w->arp_ring);
 	w->arp_ring = NULL;
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
+	w->wake_fd = -1;
+	/* MQTT first: it must not outlive the TCP stack it sends on. */
+	dp_mqtt_destroy(w->mqtt);
+	w->mqtt = NULL;
+	w->app_poll = NULL;
 	if (w->l4.destroy != NULL)
 		w->l4.destroy(w->l4.ctx);
 	memset(&w->l4, 0, sizeof(w->l4));
@@ -238,6 +251,12 @@ static void dp__idle_setup(struct dp_worker *w, struct dp__idle *idl)
 		return;
 	}
 	idl->mode = DP__WAKE_QUEUE_FD;
+	/* Other workers post messages (fan-out, takeover) into our inbox ring and knock on
+	 * this eventfd when they find us asleep (dp_worker_wake). */
+	if (w->wake_fd >= 0) {
+		struct epoll_event wev = { .events = EPOLLIN };
+		epoll_ctl(idl->epfd, EPOLL_CTL_ADD, w->wake_fd, &wev);
+	}
 }
 
 static void dp__idle_teardown(struct dp_worker *w, struct dp__idle *idl)
@@ -279,7 +298,20 @@ static bool dp__idle_wait(struct dp_worker *w, struct dp__idle *idl)
 	int n;
 	if (idl->mode == DP__WAKE_QUEUE_FD) {
 		struct epoll_event ev;
+		/* Dekker with dp_worker_wake(): announce the sleep, then look at the inbox
+		 * once more; a poster enqueues, then looks at the flag. One of us sees the other. */
+		__atomic_store_n(&w->sleeping, true, __ATOMIC_SEQ_CST);
+		if (w->app_busy != NULL && w->app_busy(w->app_ctx)) {
+			__atomic_store_n(&w->sleeping, false, __ATOMIC_SEQ_CST);
+			return true;
+		}
 		n = epoll_wait(idl->epfd, &ev, 1, (int)timeout_ms);
+		__atomic_store_n(&w->sleeping, false, __ATOMIC_RELAXED);
+		if (n > 0 && w->wake_fd >= 0) {
+			uint64_t v;
+			ssize_t r = read(w->wake_fd, &v, sizeof(v)); /* non-blocking: clears it */
+			(void)r;
+		}
 	} else {
 		rte_eth_dev_rx_intr_enable(w->port_id, w->queue_id);
 		/* A frame that arrived between the last poll and the enable raised no interrupt. */
@@ -297,6 +329,15 @@ static bool dp__idle_wait(struct dp_worker *w, struct dp__idle *idl)
 	return n > 0;
 }
 
+void dp_worker_wake(struct dp_worker *w)
+{
+	if (w->wake_fd >= 0 && __atomic_load_n(&w->sleeping, __ATOMIC_SEQ_CST)) {
+		uint64_t one = 1;
+		ssize_t r = write(w->wake_fd, &one, sizeof(one));
+		(void)r;
+	}
+}
+
 int dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
@@ -309,10 +350,25 @@ int dp_worker_main(void *arg)
 	w->idle_backoff = dp__wake_name(idl.mode);
 	TLOG_INFO("worker", "worker %u on lcore %u: port %u queue %u, idle backoff: %s",
 		  w->index, w->lcore_id, w->port_id, w->queue_id, dp__wake_name(idl.mode));
+	/* The broker reads RCU structures (topic tree, session registry): this thread is a
+	 * QSBR reader, online except while it sleeps, quiescent once per iteration. */
+	rcu_register_thread();
 	__atomic_store_n(&w->running, true, __ATOMIC_RELEASE);
 
-	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+	uint64_t stop_at = 0;  /* 0 = running; else when the stop linger ends */
+	for (;;) {
 		uint64_t now = dp_clock_ns();
+		if (stop_at == 0 && __atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+			if (w->app_stop == NULL)
+				break;
+			w->app_stop(w->app_ctx, false);
+			stop_at = now + DP_STOP_LINGER_NS;
+		} else if (stop_at != 0 && now >= stop_at) {
+			w->app_stop(w->app_ctx, true);
+			if (w->l4.poll != NULL)
+				w->l4.poll(w->l4.ctx, now);
+			break;
+		}
 		w->now_ns = now;
 		w->nif.now_ns = now;
 		w->cnt.loops++;
@@ -326,8 +382,11 @@ int dp_worker_main(void *arg)
 			for (uint16_t i = 0; i < n; i++)
 				net_input(&w->nif, pkts[i]);
 		}
+		if (w->app_poll != NULL)
+			w->app_poll(w->app_ctx, now);
 		if (w->l4.poll != NULL)
 			w->l4.poll(w->l4.ctx, now);
+		rcu_quiescent_state();
 
 		/* Drain on a timer, like l2fwd: a lone reply must not wait for 31 others. */
 		if (w->tx_n > 0 && (n == 0 || now - w->tx_first_ns >= DP_TX_DRAIN_NS))
@@ -335,7 +394,6 @@ int dp_worker_main(void *arg)
 
 		if (now >= next_housekeep) {
 			net_timer(&w->nif);
-			/* QSBR quiescent point goes here once workers read RCU topic tables. */
 			next_housekeep = now + DP_HOUSEKEEP_NS;
 		}
 
@@ -348,11 +406,18 @@ int dp_worker_main(void *arg)
 		 * timeout does not, so an idle worker costs one poll per DP_MAX_SLEEP_MS. */
 		if (idle_since == 0)
 			idle_since = now;
-		else if (now - idle_since >= DP_IDLE_NS && dp__idle_wait(w, &idl))
-			idle_since = 0;
+		else if (now - idle_since >= DP_IDLE_NS) {
+			/* Offline while asleep: grace periods need not wait for us. */
+			rcu_thread_offline();
+			bool woken = dp__idle_wait(w, &idl);
+			rcu_thread_online();
+			if (woken)
+				idle_since = 0;
+		}
 	}
 	dp_worker_flush(w);
 	dp__idle_teardown(w, &idl);
+	rcu_unregister_thread();
 	__atomic_store_n(&w->running, false, __ATOMIC_RELEASE);
 	TLOG_INFO("worker", "worker %u stopped", w->index);
 	return 0;

@@ -7,7 +7,11 @@
  *     now_ns = clock; rx burst (dp_io_rx) -> net_input() per frame
  *     l4.poll(now_ns)
  *     drain the TX buffer when full or when DP_TX_DRAIN_NS passed since it started filling
- *     every DP_HOUSEKEEP_NS: net_timer() (ARP retries), quiescent point (QSBR, later)
+ *     app_poll(now_ns): the MQTT glue (dp_mqtt.c): inbox ring, resumed connections, timers
+ *     rcu_quiescent_state(): the thread is a liburcu QSBR reader (topic tables, registry)
+ *     every DP_HOUSEKEEP_NS: net_timer() (ARP retries)
+ *     on stop: app_stop(false) (MQTT: DISCONNECT 0x8B to everyone), DP_STOP_LINGER_NS more
+ *     iterations so that it leaves, app_stop(true) (reset the rest), leave
  *     idle backoff: after DP_IDLE_NS without frames, sleep until a frame arrives (epoll on
  *     the queue fd, or a real rx interrupt) or the next L4 deadline, at most
  *     DP_MAX_SLEEP_MS; without either, usleep(DP_SLEEP_US) per empty poll instead.
@@ -34,6 +38,7 @@
 struct rte_mempool;
 struct rte_mbuf;
 struct tachyon_config;
+struct dp_mqtt;
 
 #define DP_BURST 32                            /**< rx burst and TX buffer size */
 #define DP_TX_DRAIN_NS (100ull * 1000)         /**< max time a frame waits in the TX buffer */
@@ -41,6 +46,7 @@ struct tachyon_config;
 #define DP_IDLE_NS (200ull * 1000)             /**< spin this long without frames, then sleep */
 #define DP_MAX_SLEEP_MS 10                     /**< longest sleep: bounds stop latency */
 #define DP_SLEEP_US 100                        /**< sleep per empty poll without rx intr */
+#define DP_STOP_LINGER_NS (300ull * 1000000)    /**< loop on after stop for app goodbyes */
 
 /** Loop counters (single writer: the worker). */
 struct dp_worker_counters {
@@ -75,6 +81,19 @@ struct dp_worker {
 	const struct tachyon_config *cfg;
 	uint64_t now_ns;               /**< clock at the start of the current iteration */
 	struct dp_l4_hooks l4;         /**< the transport, or all NULL */
+	/** The application on top of the transport (dp_mqtt_poll), run each iteration before
+	 *  l4.poll so that what it sends leaves in the same iteration; NULL = none. */
+	void (*app_poll)(void *ctx, uint64_t now_ns);
+	void *app_ctx;
+	struct dp_mqtt *mqtt;          /**< the MQTT glue of this worker (stats), or NULL */
+	/** Whether the application has work queued by other threads (its inbox), checked
+	 *  just before sleeping; NULL = never. */
+	bool (*app_busy)(void *ctx);
+	/** Stopping: called with false when the stop request is seen (the loop then runs
+	 *  DP_STOP_LINGER_NS more, so that goodbyes leave), with true just before it ends. */
+	void (*app_stop)(void *ctx, bool final);
+	int wake_fd;                   /**< eventfd other workers write to wake us, or -1 */
+	volatile bool sleeping;        /**< in epoll_wait (see dp_worker_wake) */
 	volatile bool stop;            /**< set by the control core: leave the loop */
 	volatile bool running;         /**< set by the worker while inside its loop */
 	const char *idle_backoff;      /**< how it sleeps when idle, set before running: "queue fd
@@ -116,6 +135,12 @@ void dp_worker_wire_l4(struct dp_worker *w);
 
 /** lcore entry point (rte_eal_remote_launch): @p arg is the struct dp_worker *. @return 0. */
 int dp_worker_main(void *arg);
+
+/**
+ * Wake worker @p w if it sleeps, after a message was put in its inbox. Any thread; cheap
+ * when the worker is awake (one load).
+ */
+void dp_worker_wake(struct dp_worker *w);
 
 /** Ask the worker to leave its loop (it notices within DP_MAX_SLEEP_MS). Any thread. */
 void dp_worker_stop(struct dp_worker *w);

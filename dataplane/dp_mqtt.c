@@ -1,0 +1,755 @@
+/**
+ * @file dp_mqtt.c
+ * MQTT on a worker's TCP stack (see dp_mqtt.h): accept -> brk_conn_open; data (mbuf
+ * chain) -> framing -> brk_conn_packet; broker sends -> head mbuf + payload attached by
+ * reference -> tcp_send; writable -> brk_conn_writable; closed -> brk_conn_lost. Plus the
+ * worker's inbox ring and the broker's timers.
+ *
+ * Backpressure both ways: when tcp_send() refuses (-ENOBUFS) the broker holds the packet
+ * and stops us feeding that client (BRK_PAUSE): its unread segments stay in our rx chain,
+ * unacknowledged to TCP (tcp_recved not called), so its receive window closes. Feeding
+ * resumes from dp_mqtt_poll() once the broker says so (ops->resume), never from inside a
+ * broker call.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "broker/brk.h"
+#include "conf/conf.h"
+#include "dp_mqtt.h"
+#include "dp_worker.h"
+#include "mqtt/mqtt.h"
+#include "tcp/tcp.h"
+#include "util/json.h"
+#include "util/log.h"
+
+#define DP__INBOX_SIZE 16384
+#define DP__EXT_CHUNK 61440u   /* external buffer length is 16 bits */
+#define DP__LINGER_NS (5ull * 1000000000) /* a closed connection's peer has this long to close */
+/* mbufs of the worker's pool the glue never takes for sends: TCP needs them for headers,
+ * retransmission clones and ACKs, the port for receiving. Without this reserve a burst of
+ * fan-out fills the pool with queued data that can then never be sent (no header mbufs,
+ * and TCP clones every queued mbuf it puts in flight) nor acknowledged: a deadlock. Half
+ * the pool, at least 256. */
+#define DP__RESERVE_MIN 256u
+
+_Static_assert(sizeof(struct brk_xmsg) % 4 == 0, "ring elements are multiples of 4 bytes");
+
+struct dp_mqtt;
+
+/* One client connection. Invariant: rx holds the received segments not yet consumed,
+ * rx_off bytes of the first one consumed; part holds a packet straddling segments. */
+struct dp__mconn {
+	struct dp__mconn *next, *prev;   /* worker's list */
+	struct dp__mconn *rnext;         /* ready list (resume pending) */
+	struct dp_mqtt *m;
+	struct tcp_conn *tc;
+	struct brk_conn *bc;
+	struct rte_mbuf *rx, *rx_tail;
+	uint32_t rx_off;
+	uint8_t *part;                   /* reassembly buffer */
+	uint32_t part_have, part_cap;
+	uint32_t consumed;               /* bytes to give back with tcp_recved */
+	uint8_t version;                 /* for the decoder: 0 until CONNECT */
+	bool paused, ready, in_feed, dead, fin;
+	bool starved;                    /* on the starved list: a send found no mbuf */
+	bool draining;                   /* closed by the broker, FIN sent, reading to the end */
+	struct dp__mconn *snext;         /* starved list */
+	uint64_t drain_since;
+};
+
+struct dp__listener {
+	struct dp_mqtt *m;
+	struct brk_listener bl;
+};
+
+struct dp_mqtt {
+	struct dp_worker *w;
+	struct tcp_stack *stack;
+	struct brk_worker *bw;
+	struct rte_ring *inbox;
+	struct tcp_callbacks cb;
+	struct dp__listener lst[CONF_MAX_LISTENERS];
+	unsigned n_lst;
+	struct dp__mconn *conns, *ready, *starved;
+	uint32_t max_packet;
+	uint32_t reserve;                /* see DP__RESERVE_MIN */
+	uint32_t avail_est;              /* see dp__send */
+	uint64_t next_scan;
+	uint64_t conns_cur;
+};
+
+/* Process-wide: the broker's shared state and every worker's inbox. */
+static struct brk_shared *dp__sh;
+static struct dp_mqtt *dp__all[BRK_MAX_WORKERS];
+static unsigned dp__n, dp__live;
+static bool dp__stopping;
+
+static const struct brk_conn_ops dp__ops;
+
+/* ---- cross-worker ---- */
+
+static int dp__post(void *ctx, unsigned to, const struct brk_xmsg *msg)
+{
+	(void)ctx;
+	if (to >= dp__n || dp__all[to] == NULL)
+		return -EINVAL;
+	if (rte_ring_mp_enqueue_elem(dp__all[to]->inbox, (void *)(uintptr_t)msg,
+				     sizeof(*msg)) != 0)
+		return -ENOBUFS;
+	dp_worker_wake(dp__all[to]->w);
+	return 0;
+}
+
+static bool dp__busy(void *ctx)
+{
+	struct dp_mqtt *m = ctx;
+	return rte_ring_count(m->inbox) > 0 || m->ready != NULL;
+}
+
+/* ---- sending: head copied, payload by reference ---- */
+
+struct dp__ext {
+	struct rte_mbuf_ext_shared_info shinfo;
+	struct brk_msg *msg;
+};
+
+static void dp__ext_free(void *addr, void *opaque)
+{
+	(void)addr;
+	struct dp__ext *e = opaque;
+	brk_msg_unref(e->msg);
+	free(e);
+}
+
+static struct rte_mbuf *dp__copy_mbufs(struct rte_mempool *pool, const uint8_t *p, uint32_t len)
+{
+	struct rte_mbuf *head = NULL, *tail = NULL;
+	while (len > 0 || head == NULL) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		if (m == NULL) {
+			rte_pktmbuf_free(head);
+			return NULL;
+		}
+		uint32_t n = rte_pktmbuf_tailroom(m);
+		if (n > len)
+			n = len;
+		memcpy(rte_pktmbuf_mtod(m, uint8_t *), p, n);
+		m->data_len = (uint16_t)n;
+		m->pkt_len = n;
+		p += n;
+		len -= n;
+		if (head == NULL) {
+			head = tail = m;
+		} else {
+			tail->next = m;
+			tail = m;
+			head->nb_segs++;
+			head->pkt_len += n;
+		}
+	}
+	return head;
+}
+
+/* The pool ran dry: TCP will not call writable() for that (it never refused), so we
+ * retry from dp_mqtt_poll once mbufs are back. */
+static int dp__starve(struct dp__mconn *mc)
+{
+	if (!mc->starved) {
+		mc->starved = true;
+		mc->snext = mc->m->starved;
+		mc->m->starved = mc;
+	}
+	return -ENOBUFS;
+}
+
+static int dp__send(void *tctx, const uint8_t *hd, uint32_t hlen, struct brk_msg *msg)
+{
+	struct dp__mconn *mc = tctx;
+	if (dp__stopping || mc->tc == NULL)
+		return -EPIPE;
+	if (tcp_sndbuf(mc->tc) == 0)
+		return -ENOBUFS;
+	struct rte_mempool *pool = mc->m->w->pool;
+	/* avail_est: the pool's free count read once per loop iteration (it walks every
+	 * lcore cache), minus what we took since; frees are not seen, so it errs safe. */
+	uint32_t plen0 = 0;
+	if (msg != NULL)
+		brk_msg_payload(msg, &plen0);
+	uint32_t need = 1 + hlen / 2048 + (plen0 + DP__EXT_CHUNK - 1) / DP__EXT_CHUNK;
+	if (mc->m->avail_est < mc->m->reserve + need)
+		return dp__starve(mc);
+	mc->m->avail_est -= need;
+	struct rte_mbuf *head = dp__copy_mbufs(pool, hd, hlen);
+	if (head == NULL)
+		return dp__starve(mc);
+	uint32_t plen = 0;
+	const uint8_t *pay = msg != NULL ? brk_msg_payload(msg, &plen) : NULL;
+	if (plen > 0) {
+		uint32_t chunks = (plen + DP__EXT_CHUNK - 1) / DP__EXT_CHUNK;
+		struct dp__ext *e = malloc(sizeof(*e));
+		if (e == NULL) {
+			rte_pktmbuf_free(head);
+			return dp__starve(mc);
+		}
+		e->shinfo.free_cb = dp__ext_free;
+		e->shinfo.fcb_opaque = e;
+		rte_mbuf_ext_refcnt_set(&e->shinfo, (uint16_t)chunks);
+		brk_msg_ref(msg);
+		e->msg = msg;
+		struct rte_mbuf *tail = rte_pktmbuf_lastseg(head);
+		uint32_t off = 0;
+		for (uint32_t i = 0; i < chunks; i++) {
+			uint32_t n = plen - off < DP__EXT_CHUNK ? plen - off : DP__EXT_CHUNK;
+			struct rte_mbuf *pm = rte_pktmbuf_alloc(pool);
+			if (pm == NULL) {
+				/* Drop the references the missing chunks would have held. */
+				for (uint32_t k = i; k < chunks; k++)
+					if (rte_mbuf_ext_refcnt_update(&e->shinfo, -1) == 0)
+						dp__ext_free(NULL, e);
+				rte_pktmbuf_free(head);
+				return dp__starve(mc);
+			}
+			void *addr = (void *)(uintptr_t)(pay + off);
+			/* The tap PMD copies by virtual address; a PCI NIC needs the payload in
+			 * DMA-able memory (docs/broker.md, known gaps). */
+			rte_pktmbuf_attach_extbuf(pm, addr, (rte_iova_t)(uintptr_t)addr,
+						  (uint16_t)n, &e->shinfo);
+			pm->data_len = (uint16_t)n;
+			pm->pkt_len = n;
+			tail->next = pm;
+			tail = pm;
+			head->nb_segs++;
+			head->pkt_len += n;
+			off += n;
+		}
+	}
+	int rc = tcp_send(mc->tc, head);
+	if (rc != 0) {
+		rte_pktmbuf_free(head);
+		return rc == -ENOBUFS ? -ENOBUFS : -EPIPE;
+	}
+	return 0;
+}
+
+/* ---- connections ---- */
+
+static void dp__mconn_free(struct dp__mconn *mc)
+{
+	struct dp_mqtt *m = mc->m;
+	if (mc->prev != NULL)
+		mc->prev->next = mc->next;
+	else
+		m->conns = mc->next;
+	if (mc->next != NULL)
+		mc->next->prev = mc->prev;
+	if (mc->ready) {
+		struct dp__mconn **pp = &m->ready;
+		while (*pp != NULL && *pp != mc)
+			pp = &(*pp)->rnext;
+		if (*pp == mc)
+			*pp = mc->rnext;
+	}
+	if (mc->starved) {
+		struct dp__mconn **pp = &m->starved;
+		while (*pp != NULL && *pp != mc)
+			pp = &(*pp)->snext;
+		if (*pp == mc)
+			*pp = mc->snext;
+	}
+	rte_pktmbuf_free(mc->rx);
+	free(mc->part);
+	m->conns_cur--;
+	free(mc);
+}
+
+static void dp__resume(void *tctx);
+
+/*
+ * The broker is done with the connection. We send what is queued (a DISCONNECT with its
+ * reason, a refusing CONNACK) and a FIN, but keep reading and discarding until the client
+ * closes too: closing at once would answer the client's unread bytes with a RST, and a RST
+ * makes the client's kernel throw away our DISCONNECT before the client reads it. The
+ * client has DP__LINGER_NS to close; then the connection is aborted.
+ */
+static void dp__close(void *tctx)
+{
+	struct dp__mconn *mc = tctx;
+	mc->bc = NULL;
+	if (mc->tc != NULL && !dp__stopping && tcp_shutdown(mc->tc) == 0) {
+		mc->draining = true;
+		mc->paused = false;
+		mc->drain_since = mc->m->w->now_ns;
+		if (!mc->in_feed && mc->rx != NULL)
+			dp__resume(mc); /* discard what is buffered from the poll loop */
+		return;
+	}
+	if (mc->tc != NULL && !dp__stopping)
+		tcp_close(mc->tc);
+	mc->tc = NULL;
+	if (mc->in_feed)
+		mc->dead = true;
+	else
+		dp__mconn_free(mc);
+}
+
+static void dp__resume(void *tctx)
+{
+	struct dp__mconn *mc = tctx;
+	mc->paused = false;
+	if (!mc->ready) {
+		mc->ready = true;
+		mc->rnext = mc->m->ready;
+		mc->m->ready = mc;
+	}
+}
+
+static const struct brk_conn_ops dp__ops = {
+	.send = dp__send,
+	.close = dp__close,
+	.resume = dp__resume,
+};
+
+/* Hand one whole packet to the broker. @return false to stop feeding. */
+static bool dp__packet(struct dp__mconn *mc, const uint8_t *p, uint32_t len)
+{
+	struct mqtt_packet pkt;
+	uint8_t type = p[0] >> 4;
+	if (mc->version != 0 && (type == MQTT_CONNACK || type == MQTT_SUBACK ||
+				 type == MQTT_UNSUBACK || type == MQTT_PINGRESP)) {
+		/* Server-to-client packets: a protocol error whatever their bytes (the codec
+		 * leaves direction to the broker, docs/codec.md). */
+		brk_conn_bad_input(mc->bc, MQTT_RC_PROTOCOL_ERROR, mc->version);
+		return false;
+	}
+	int rc = mqtt_decode(mc->version, p, len, &pkt);
+	if (rc != MQTT_OK) {
+		uint8_t v = mc->version ? mc->version : pkt.connect.version;
+		brk_conn_bad_input(mc->bc, (uint8_t)rc, v);
+		return false;
+	}
+	if (pkt.type == MQTT_CONNECT)
+		mc->version = pkt.connect.version;
+	enum brk_input r = brk_conn_packet(mc->bc, &pkt, len);
+	if (r == BRK_PAUSE)
+		mc->paused = true;
+	return r == BRK_CONTINUE;
+}
+
+/* Feed the bytes of (p, len); returns how many were consumed (all unless stopped). */
+static uint32_t dp__feed_bytes(struct dp__mconn *mc, const uint8_t *p, uint32_t len)
+{
+	uint32_t used = 0;
+	while (used < len && !mc->paused && !mc->dead) {
+		const uint8_t *q = p + used;
+		uint32_t avail = len - used;
+		struct mqtt_frame f;
+		if (mc->part_have == 0 && mc->version == 0 && (q[0] >> 4) != MQTT_CONNECT) {
+			/* [MQTT-3.1.0-1]: judged on the first byte, like Mosquitto, so that a
+			 * stranger (an HTTP request...) is not kept waiting for a whole packet. */
+			brk_conn_bad_input(mc->bc, MQTT_RC_PROTOCOL_ERROR, 0);
+			return len;
+		}
+		if (mc->part_have == 0) {
+			int rc = mqtt_frame(q, avail, mc->m->max_packet, &f);
+			if (rc == MQTT_OK) {
+				used += f.total_len;
+				if (!dp__packet(mc, q, f.total_len))
+					return used;
+				continue;
+			}
+			if (rc != MQTT_NEED_MORE) {
+				brk_conn_bad_input(mc->bc, (uint8_t)rc, mc->version);
+				return len;
+			}
+			uint32_t want = f.total_len ? f.total_len : 5;
+			if (mc->part_cap < want) {
+				uint8_t *nb = realloc(mc->part, want);
+				if (nb == NULL) {
+					brk_conn_bad_input(mc->bc, MQTT_RC_IMPL_SPECIFIC, mc->version);
+					return len;
+				}
+				mc->part = nb;
+				mc->part_cap = want;
+			}
+			memcpy(mc->part, q, avail);
+			mc->part_have = avail;
+			used += avail;
+			continue;
+		}
+		/* Here a partial packet is buffered. */
+		int rc = mqtt_frame(mc->part, mc->part_have, mc->m->max_packet, &f);
+		if (rc != MQTT_NEED_MORE && rc != MQTT_OK) {
+			brk_conn_bad_input(mc->bc, (uint8_t)rc, mc->version);
+			return len;
+		}
+		uint32_t want = f.total_len ? f.total_len : mc->part_have + 1;
+		if (mc->part_cap < want) {
+			uint8_t *nb = realloc(mc->part, want < 5 ? 5 : want);
+			if (nb == NULL) {
+				brk_conn_bad_input(mc->bc, MQTT_RC_IMPL_SPECIFIC, mc->version);
+				return len;
+			}
+			mc->part = nb;
+			mc->part_cap = want < 5 ? 5 : want;
+		}
+		uint32_t n = want - mc->part_have;
+		if (n > avail)
+			n = avail;
+		memcpy(mc->part + mc->part_have, q, n);
+		mc->part_have += n;
+		used += n;
+		if (f.total_len != 0 && mc->part_have == f.total_len) {
+			mc->part_have = 0;
+			if (!dp__packet(mc, mc->part, f.total_len))
+				return used;
+			/* Give the memory of a big packet back: few connections send them. */
+			if (mc->part_cap > 4096) {
+				free(mc->part);
+				mc->part = NULL;
+				mc->part_cap = 0;
+			}
+		}
+	}
+	return used;
+}
+
+/* Feed the received segments until they are used up or the broker pauses us. */
+static void dp__feed(struct dp__mconn *mc)
+{
+	mc->in_feed = true;
+	while (mc->rx != NULL && !mc->paused && !mc->dead && mc->bc != NULL) {
+		struct rte_mbuf *seg = mc->rx;
+		uint32_t len = seg->data_len - mc->rx_off;
+		const uint8_t *p = rte_pktmbuf_mtod_offset(seg, const uint8_t *, mc->rx_off);
+		uint32_t used = dp__feed_bytes(mc, p, len);
+		mc->rx_off += used;
+		mc->consumed += used;
+		if (mc->rx_off < seg->data_len && !mc->dead)
+			break; /* paused inside this segment */
+		/* Segment used up (the broker is done with views into it). */
+		mc->rx = seg->next;
+		if (mc->rx == NULL)
+			mc->rx_tail = NULL;
+		seg->next = NULL;
+		seg->nb_segs = 1;
+		rte_pktmbuf_free_seg(seg);
+		mc->rx_off = 0;
+	}
+	mc->in_feed = false;
+	if (mc->dead) {
+		dp__mconn_free(mc);
+		return;
+	}
+	if (mc->draining) {
+		/* Discard what the client still sends; the window stays open for it. */
+		for (struct rte_mbuf *seg = mc->rx; seg != NULL; seg = seg->next)
+			mc->consumed += seg->data_len;
+		mc->consumed -= mc->rx_off;
+		rte_pktmbuf_free(mc->rx);
+		mc->rx = mc->rx_tail = NULL;
+		mc->rx_off = 0;
+	}
+	if (mc->tc != NULL && mc->consumed > 0) {
+		tcp_recved(mc->tc, mc->consumed);
+		mc->consumed = 0;
+	}
+	if (mc->fin && mc->draining && mc->tc != NULL) {
+		/* The client closed its side after ours: the stack finishes the close. */
+		tcp_close(mc->tc);
+		mc->tc = NULL;
+		dp__mconn_free(mc);
+		return;
+	}
+	if (mc->fin && mc->rx == NULL && mc->bc != NULL) {
+		/* The client half-closed: for MQTT the connection is over. */
+		brk_conn_lost(mc->bc);
+		mc->bc = NULL;
+		if (mc->tc != NULL)
+			tcp_close(mc->tc);
+		mc->tc = NULL;
+		dp__mconn_free(mc);
+	}
+}
+
+static int dp__accepted(void *arg, struct tcp_conn *c)
+{
+	struct dp__listener *l = arg;
+	struct dp_mqtt *m = l->m;
+	struct dp__mconn *mc = calloc(1, sizeof(*mc));
+	if (mc == NULL)
+		return -ENOMEM;
+	mc->m = m;
+	mc->tc = c;
+	mc->bc = brk_conn_open(m->bw, &dp__ops, mc, &l->bl, m->w->now_ns);
+	if (mc->bc == NULL) {
+		free(mc);
+		return -ENOMEM;
+	}
+	mc->next = m->conns;
+	if (m->conns != NULL)
+		m->conns->prev = mc;
+	m->conns = mc;
+	m->conns_cur++;
+	tcp_conn_set_arg(c, mc);
+	return 0;
+}
+
+static void dp__data(void *arg, struct tcp_conn *c, struct rte_mbuf *mb)
+{
+	(void)c;
+	struct dp__mconn *mc = arg;
+	if (mb == NULL) {
+		mc->fin = true;
+	} else {
+		/* Appending by ->next only: the chain's head fields are not used. */
+		if (mc->rx_tail != NULL)
+			mc->rx_tail->next = mb;
+		else
+			mc->rx = mb;
+		mc->rx_tail = rte_pktmbuf_lastseg(mb);
+	}
+	if (!mc->paused || mc->draining)
+		dp__feed(mc);
+}
+
+static void dp__writable(void *arg, struct tcp_conn *c)
+{
+	(void)c;
+	struct dp__mconn *mc = arg;
+	if (mc->bc != NULL)
+		brk_conn_writable(mc->bc);
+}
+
+static void dp__closed(void *arg, struct tcp_conn *c, enum tcp_close_reason why)
+{
+	(void)c;
+	(void)why;
+	struct dp__mconn *mc = arg;
+	mc->tc = NULL;
+	if (mc->bc != NULL) {
+		brk_conn_lost(mc->bc);
+		mc->bc = NULL;
+	}
+	dp__mconn_free(mc);
+}
+
+/* ---- the worker's side ---- */
+
+void dp_mqtt_poll(void *ctx, uint64_t now_ns)
+{
+	struct dp_mqtt *m = ctx;
+	m->avail_est = rte_mempool_avail_count(m->w->pool);
+	brk_worker_tick(m->bw, now_ns);
+	struct brk_xmsg msgs[32];
+	unsigned n;
+	do {
+		n = rte_ring_sc_dequeue_burst_elem(m->inbox, msgs, sizeof(msgs[0]), RTE_DIM(msgs),
+						   NULL);
+		for (unsigned i = 0; i < n; i++)
+			brk_worker_receive(m->bw, &msgs[i]);
+	} while (n == RTE_DIM(msgs));
+	while (m->ready != NULL) {
+		struct dp__mconn *mc = m->ready;
+		m->ready = mc->rnext;
+		mc->ready = false;
+		if (!mc->paused)
+			dp__feed(mc);
+	}
+	if (m->starved != NULL && m->avail_est >= m->reserve + 64) {
+		/* One pass over the connections starved so far (a retry may starve again). */
+		unsigned n = 0;
+		for (struct dp__mconn *mc = m->starved; mc != NULL; mc = mc->snext)
+			n++;
+		while (n-- > 0 && m->starved != NULL) {
+			struct dp__mconn *mc = m->starved;
+			m->starved = mc->snext;
+			mc->starved = false;
+			if (mc->bc != NULL)
+				brk_conn_writable(mc->bc);
+		}
+	}
+	if (now_ns >= m->next_scan) {
+		m->next_scan = now_ns + 1000000000ull;
+		struct dp__mconn *mc = m->conns;
+		while (mc != NULL) {
+			struct dp__mconn *next = mc->next;
+			if (mc->draining && now_ns - mc->drain_since > DP__LINGER_NS) {
+				if (mc->tc != NULL)
+					tcp_abort(mc->tc);
+				mc->tc = NULL;
+				dp__mconn_free(mc);
+			}
+			mc = next;
+		}
+	}
+}
+
+int dp_mqtt_attach(struct dp_worker *w, struct tcp_stack *stack,
+		   const struct tachyon_config *cfg)
+{
+	if (w->index >= BRK_MAX_WORKERS)
+		return -EINVAL;
+	if (dp__sh == NULL) {
+		dp__sh = brk_shared_create(cfg, cfg->workers, dp_clock_ns());
+		if (dp__sh == NULL)
+			return -errno;
+		dp__n = cfg->workers;
+		dp__stopping = false;
+	}
+	struct dp_mqtt *m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return -ENOMEM;
+	m->w = w;
+	m->stack = stack;
+	m->max_packet = cfg->max_packet_size;
+	m->reserve = w->pool->size / 2 > DP__RESERVE_MIN ? w->pool->size / 2 : DP__RESERVE_MIN;
+	m->avail_est = rte_mempool_avail_count(w->pool);
+	char name[RTE_RING_NAMESIZE];
+	snprintf(name, sizeof(name), "brk_in_w%u", w->index);
+	m->inbox = rte_ring_create_elem(name, sizeof(struct brk_xmsg), DP__INBOX_SIZE,
+					w->socket_id, RING_F_SC_DEQ);
+	struct brk_worker_ops ops = { .post = dp__post, .ctx = NULL };
+	m->bw = m->inbox != NULL ? brk_worker_create(dp__sh, w->index, &ops) : NULL;
+	if (m->bw == NULL) {
+		rte_ring_free(m->inbox);
+		free(m);
+		return -ENOMEM;
+	}
+	dp__all[w->index] = m;
+	dp__live++;
+	m->cb.accepted = dp__accepted;
+	m->cb.data = dp__data;
+	m->cb.writable = dp__writable;
+	m->cb.closed = dp__closed;
+	for (unsigned i = 0; i < cfg->n_listeners && i < CONF_MAX_LISTENERS; i++) {
+		const struct conf_listener *cl = &cfg->listeners[i];
+		struct dp__listener *l = &m->lst[m->n_lst++];
+		l->m = m;
+		l->bl.port = cl->port;
+		l->bl.index = (uint8_t)i;
+		l->bl.max_connections = conf_listener_max_connections(cfg, i);
+		l->bl.max_topic_alias = conf_listener_max_topic_alias(cfg, i);
+		l->bl.allow_zero_length_clientid = cl->allow_zero_length_clientid >= 0
+							   ? cl->allow_zero_length_clientid != 0
+							   : cfg->allow_zero_length_clientid;
+		if (cl->tls) {
+			/* TLS on the userspace stack is a later issue: refuse to pretend. */
+			TLOG_WARN("mqtt", "listener %u: TLS is not available yet; not listening",
+				  cl->port);
+			continue;
+		}
+		int rc = tcp_listen(stack, cl->bind_ip, cl->port, &m->cb, l);
+		if (rc != 0) {
+			TLOG_ERR("mqtt", "worker %u: cannot listen on port %u: %s", w->index,
+				 cl->port, strerror(-rc));
+			return rc;
+		}
+	}
+	w->app_poll = dp_mqtt_poll;
+	w->app_busy = dp__busy;
+	w->app_stop = dp_mqtt_stop;
+	w->app_ctx = m;
+	w->mqtt = m;
+	return 0;
+}
+
+void dp_mqtt_stop(void *ctx, bool final)
+{
+	struct dp_mqtt *m = ctx;
+	if (!final) {
+		/* Tell the clients (DISCONNECT 0x8B, FIN); the worker keeps running its loop a
+		 * little so that TCP delivers it and hears the clients close. */
+		brk_worker_shutdown(m->bw);
+		return;
+	}
+	/* Whoever has not closed by now gets a RST: a peer must not keep a connection to a
+	 * broker that is gone (the tap and its address vanish with us). */
+	for (struct dp__mconn *mc = m->conns; mc != NULL; mc = mc->next) {
+		if (mc->tc != NULL)
+			tcp_abort(mc->tc);
+		mc->tc = NULL;
+	}
+}
+
+void dp_mqtt_stats_json(struct dp_mqtt *m, struct json_writer *jw)
+{
+	(void)m;
+	if (dp__sh == NULL)
+		return;
+	struct brk_counters k;
+	brk_shared_counters(dp__sh, &k);
+	json_key(jw, "mqtt");
+	json_obj_begin(jw);
+#define F(name) json_kv_u64(jw, #name, k.name)
+	F(clients_connected); F(clients_total); F(clients_maximum); F(connects);
+	F(connects_refused);
+	F(takeovers); F(msgs_received); F(msgs_sent); F(bytes_received); F(bytes_sent);
+	F(pub_dropped); F(subscriptions); F(retained); F(wills_sent); F(lim_connections);
+	F(lim_packet_size); F(lim_inflight); F(lim_queued); F(lim_topic_levels);
+	F(lim_subscriptions); F(protocol_errors); F(keepalive_timeouts); F(expired);
+	F(xmsg_drops);
+#undef F
+	json_obj_end(jw);
+}
+
+/* The last worker to go takes the broker down: connections are dropped (wills would
+ * only reach connections that are being dropped too), every inbox is drained, then the
+ * workers and the shared state are freed, on this (main lcore) thread, registered with
+ * QSBR for the purpose. Sends are refused from the first call on: the stacks may be gone. */
+void dp_mqtt_destroy(struct dp_mqtt *m)
+{
+	if (m == NULL)
+		return;
+	dp__stopping = true;
+	if (--dp__live > 0)
+		return;
+	rcu_register_thread();
+	for (unsigned i = 0; i < dp__n; i++) {
+		struct dp_mqtt *x = dp__all[i];
+		if (x == NULL)
+			continue;
+		while (x->conns != NULL) {
+			struct dp__mconn *mc = x->conns;
+			if (mc->bc != NULL)
+				brk_conn_lost(mc->bc);
+			mc->bc = NULL;
+			mc->tc = NULL;
+			dp__mconn_free(mc);
+		}
+	}
+	bool any = true;
+	while (any) {
+		any = false;
+		for (unsigned i = 0; i < dp__n; i++) {
+			struct dp_mqtt *x = dp__all[i];
+			struct brk_xmsg msg;
+			while (x != NULL &&
+			       rte_ring_sc_dequeue_elem(x->inbox, &msg, sizeof(msg)) == 0) {
+				brk_worker_receive(x->bw, &msg);
+				any = true;
+			}
+		}
+	}
+	for (unsigned i = 0; i < dp__n; i++) {
+		struct dp_mqtt *x = dp__all[i];
+		if (x == NULL)
+			continue;
+		brk_worker_destroy(x->bw);
+		rte_ring_free(x->inbox);
+		free(x);
+		dp__all[i] = NULL;
+	}
+	brk_shared_destroy(dp__sh);
+	dp__sh = NULL;
+	rcu_barrier();
+	rcu_unregister_thread();
+}

@@ -1,0 +1,59 @@
+/**
+ * @file dp_mqtt.h
+ * The MQTT glue of a worker: between the worker's TCP stack (lib/tcp) and the broker logic
+ * (lib/broker). It listens on the configured MQTT listener ports, turns each connection's
+ * received mbuf chain into packets (lib/mqtt framing, zero copy when a packet lies within
+ * one segment, a reassembly buffer bounded by max_packet_size when it straddles), hands
+ * them to the broker, and turns the broker's sends into mbuf chains for tcp_send(): the
+ * head is copied into a fresh mbuf, the payload is attached by reference (an external
+ * buffer whose free callback drops the message reference), so no payload byte is copied
+ * per subscriber.
+ *
+ * Cross-worker messages travel in one rte_ring per worker (multi-producer, single
+ * consumer), drained by dp_mqtt_poll() each loop iteration.
+ *
+ * Threads: dp_mqtt_attach() and dp_mqtt_destroy() on the main lcore (before launch, after
+ * stop); dp_mqtt_poll() on the worker's lcore, which must be a registered QSBR thread
+ * (dp_worker_main registers it). Error convention: 0 or a negative errno.
+ */
+#ifndef TACHYON_DP_MQTT_H
+#define TACHYON_DP_MQTT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct dp_worker;
+struct dp_mqtt;
+struct tcp_stack;
+struct tachyon_config;
+struct json_writer;
+
+/**
+ * Set up MQTT on worker @p w's TCP stack: tcp_listen() on every configured listener, the
+ * broker state of the worker (and, on the first call, the process-wide state for
+ * cfg->workers workers), the worker's inbox ring. Sets w->app_poll / w->app_ctx.
+ * @return 0, -ENOMEM, -EADDRINUSE (a port also used by another service), -EINVAL.
+ */
+int dp_mqtt_attach(struct dp_worker *w, struct tcp_stack *stack,
+		   const struct tachyon_config *cfg);
+
+/** One loop iteration's MQTT work: inbox, resumed connections, timers. Worker lcore. */
+void dp_mqtt_poll(void *ctx, uint64_t now_ns);
+
+/**
+ * Stopping, on the worker's lcore: @p final false closes every connection (MQTT 5:
+ * DISCONNECT 0x8B) and lets the loop run on to deliver it; @p final true resets those
+ * still open. See dp_worker_main.
+ */
+void dp_mqtt_stop(void *ctx, bool final);
+
+/** Append the broker's counters ("mqtt": {...}) to a worker's stats entry (any thread). */
+void dp_mqtt_stats_json(struct dp_mqtt *m, struct json_writer *jw);
+
+/**
+ * Tear down worker @p m's MQTT state; the worker has stopped. Call before the TCP stack
+ * is destroyed. The last call also frees the process-wide broker state. Main lcore.
+ */
+void dp_mqtt_destroy(struct dp_mqtt *m);
+
+#endif /* TACHYON_DP_MQTT_H */
