@@ -8,6 +8,7 @@
 #include <rte_ethdev.h>
 
 #include "mgmt.h"
+#include "dp_mqtt.h"
 #include "rt.h"
 #include "util/json.h"
 
@@ -85,6 +86,10 @@ int rt_cmd_stats(struct mgmt_req *req)
 	stats__counters(w, "net", (const uint64_t *)&tot_net, net_counter_names,
 			net_counter_count);
 	json_obj_end(w);
+
+	/* The broker's counters are process-wide (summed over workers by lib/broker). */
+	if (rt->n_workers > 0 && rt->workers[0].mqtt != NULL)
+		dp_mqtt_stats_json(rt->workers[0].mqtt, w);
 
 	json_key(w, "ports");
 	json_arr_begin(w);

@@ -1,0 +1,124 @@
+/**
+ * @file brk-t.h
+ * Types of the broker logic that other parts see: the transport interface a connection
+ * speaks through, the cross-worker message, the shared message object, and the counters.
+ *
+ * Where it sits: the TCP glue (dataplane/dp_mqtt.c) or a test's fake transport implements
+ * struct brk_conn_ops and struct brk_worker_ops; the broker (brk.h) calls them. Functions
+ * live in broker/brk.h; internal structs in broker/brk_int.h.
+ */
+#ifndef TACHYON_BRK_T_H
+#define TACHYON_BRK_T_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "topic/topic.h"
+
+struct brk_msg;
+struct brk_session;
+struct brk_xfer;
+
+/** Largest number of workers (one bit each in a topic route mask). */
+#define BRK_MAX_WORKERS TOPIC_MAX_WORKERS
+
+/** Results of brk_conn_packet(). */
+enum brk_input {
+	BRK_CONTINUE = 0, /**< feed the next packet */
+	BRK_PAUSE = 1,    /**< stop feeding (keep the bytes): ops->resume() will be called */
+	BRK_CLOSED = 2,   /**< the broker called ops->close(): the handle is dead */
+};
+
+/**
+ * How the broker reaches one client connection. Implemented by the transport; every call is
+ * made on the worker thread that owns the connection.
+ */
+struct brk_conn_ops {
+	/**
+	 * Queue one packet: @p head (copied by the transport before returning) followed, when
+	 * @p msg is not NULL, by the message's payload (brk_msg_payload()), which the transport
+	 * must send without copying: it takes its own reference (brk_msg_ref()) for as long as
+	 * it needs the bytes.
+	 * @return 0 queued; -ENOBUFS nothing queued, the send buffer is full (the broker keeps
+	 *   the packet and retries after brk_conn_writable()); -EPIPE the connection is going.
+	 */
+	int (*send)(void *tctx, const uint8_t *head, uint32_t head_len, struct brk_msg *msg);
+	/**
+	 * Close the connection after what was queued (the broker is done with it; no further
+	 * call is made with @p tctx, and the transport must not call the broker for it again).
+	 */
+	void (*close)(void *tctx);
+	/** Feeding may go on again after a BRK_PAUSE. */
+	void (*resume)(void *tctx);
+};
+
+/** Cross-worker message kinds (struct brk_xmsg.type). */
+enum brk_xmsg_type {
+	BRK_X_DELIVER = 1,  /**< fan-out: match msg against the receiver's subscriptions */
+	BRK_X_SHARED,       /**< deliver msg to one session (chosen shared-group member) */
+	BRK_X_TAKEOVER,     /**< hand the session @c old over to @c sess on worker @c from */
+	BRK_X_XFER,         /**< the answer to a takeover: state for @c sess */
+};
+
+/**
+ * A message between workers. Plain data of fixed size, copied into the receiver's ring;
+ * pointers it carries are references the receiver takes over (a msg reference, a session
+ * or transfer object whose ownership moves with the message).
+ */
+struct brk_xmsg {
+	uint8_t type;               /**< enum brk_xmsg_type */
+	uint8_t clean;              /**< BRK_X_TAKEOVER: the new connection's clean start */
+	uint16_t from;              /**< sending worker */
+	struct topic_opts opts;     /**< BRK_X_SHARED: the member's options */
+	struct brk_msg *msg;        /**< DELIVER, SHARED: one reference, owned by the message */
+	uint64_t uid;               /**< DELIVER: publisher session; SHARED: target session */
+	struct brk_session *old;    /**< TAKEOVER: the session being taken over */
+	struct brk_session *sess;   /**< TAKEOVER, XFER: the new session (on worker @c from /
+				     *   the receiver) */
+	struct brk_xfer *xfer;      /**< XFER: the state moved, NULL when none */
+};
+
+/**
+ * What the broker needs from the runtime of one worker.
+ */
+struct brk_worker_ops {
+	/**
+	 * Copy @p m into worker @p to's inbox (multi-producer, single consumer). The receiver
+	 * later hands it to brk_worker_receive() on its own thread.
+	 * @return 0, or -ENOBUFS when the inbox is full (the broker retries control messages
+	 *   and drops fan-out with a counter).
+	 */
+	int (*post)(void *ctx, unsigned to, const struct brk_xmsg *m);
+	void *ctx;                  /**< first argument of post */
+};
+
+/** Process-wide counters (atomics in struct brk_shared; see docs/broker.md). */
+struct brk_counters {
+	uint64_t clients_connected;   /**< gauge: connections past CONNACK */
+	uint64_t clients_total;       /**< gauge: sessions known (online and offline) */
+	uint64_t clients_maximum;     /**< highest clients_connected seen */
+	uint64_t connects;            /**< CONNECTs accepted */
+	uint64_t connects_refused;    /**< CONNACK with a failure */
+	uint64_t takeovers;           /**< sessions taken over by a new connection */
+	uint64_t msgs_received;       /**< PUBLISH packets received */
+	uint64_t msgs_sent;           /**< PUBLISH packets sent */
+	uint64_t bytes_received;      /**< bytes of packets received */
+	uint64_t bytes_sent;          /**< bytes of packets sent */
+	uint64_t pub_dropped;         /**< deliveries dropped (queue full, too large, expired) */
+	uint64_t subscriptions;       /**< gauge: subscriptions held */
+	uint64_t retained;            /**< gauge: retained messages held (from the tree) */
+	uint64_t wills_sent;          /**< will messages published */
+	uint64_t lim_connections;     /**< limit hit: max_connections */
+	uint64_t lim_packet_size;     /**< limit hit: max_packet_size / message_size_limit,
+				       *   both directions */
+	uint64_t lim_inflight;        /**< limit hit: receive maximum exceeded by a client */
+	uint64_t lim_queued;          /**< limit hit: max_queued_messages / _bytes (dropped) */
+	uint64_t lim_topic_levels;    /**< limit hit: more than TOPIC_MAX_LEVELS levels */
+	uint64_t lim_subscriptions;   /**< limit hit: subscriptions per client */
+	uint64_t protocol_errors;     /**< connections closed for bad input */
+	uint64_t keepalive_timeouts;  /**< connections closed by the keep alive */
+	uint64_t expired;             /**< messages dropped because their expiry passed */
+	uint64_t xmsg_drops;          /**< fan-out messages lost to a full worker inbox */
+};
+
+#endif /* TACHYON_BRK_T_H */

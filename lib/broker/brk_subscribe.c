@@ -1,0 +1,165 @@
+/**
+ * @file brk_subscribe.c
+ * SUBSCRIBE -> SUBACK, then the retained messages the new subscriptions ask for.
+ *
+ * A filter the session already has replaces the old subscription's options
+ * [MQTT-3.8.4-3]; retained messages are sent according to Retain Handling (0: always,
+ * 1: only for a new subscription, 2: never) and never for shared subscriptions
+ * [MQTT-3.8.4-4, 5.0 4.8.2]. They go after the SUBACK, with RETAIN set [MQTT-3.3.1-8].
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/brk_int.h"
+
+struct brk__ret_list {
+	struct brk_msg **v;
+	size_t n, cap;
+};
+
+static void brk__ret_collect(void *arg, struct topic_retained *r)
+{
+	struct brk__ret_list *l = arg;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct brk_msg **nv = realloc(l->v, cap * sizeof(*nv));
+		if (nv == NULL)
+			return;
+		l->v = nv;
+		l->cap = cap;
+	}
+	struct brk_msg *m = caa_container_of(r, struct brk_msg, ret);
+	brk_msg_ref(m); /* valid until our next quiescent state only: hold it */
+	l->v[l->n++] = m;
+}
+
+static struct brk_sub *brk__find_sub(struct brk_session *s, const struct mqtt_str *f)
+{
+	for (struct brk_sub *sub = s->subs; sub != NULL; sub = sub->next)
+		if (sub->len == f->len && memcmp(sub->filter, f->p, f->len) == 0)
+			return sub;
+	return NULL;
+}
+
+/* Add or update one subscription. @return the granted QoS, or a failure reason code. */
+static uint8_t brk__subscribe_one(struct brk_conn *c, const struct mqtt_sub *e, uint32_t sub_id,
+				  bool *is_new, bool *shared)
+{
+	struct brk_worker *w = c->w;
+	struct brk_session *s = c->s;
+	const char *f = (const char *)e->filter.p;
+	size_t fl = e->filter.len;
+	*is_new = false;
+	size_t glen = 0;
+	topic_share_split(f, fl, &glen);
+	*shared = glen > 0;
+	int rc = topic_filter_check(f, fl);
+	if (rc == -E2BIG)
+		BRK_CNT(w, lim_topic_levels, 1);
+	if (rc != 0)
+		return brk_reason_from_errno(rc, MQTT_SUBSCRIBE);
+	struct topic_opts o;
+	memset(&o, 0, sizeof(o));
+	o.max_qos = e->qos > 2 ? 2 : e->qos;
+	if (c->version == MQTT_V5) {
+		o.no_local = e->no_local;
+		o.retain_as_published = e->retain_as_published;
+		o.retain_handling = e->retain_handling;
+		o.sub_id = sub_id;
+	} else {
+		/* 3.1.x has no retain-as-published: Mosquitto keeps RETAIN on forwarded
+		 * messages off, like 3.1.1 section 3.3.1.3 describes. */
+	}
+	struct brk_sub *sub = brk__find_sub(s, &e->filter);
+	if (sub != NULL) {
+		rc = topic_sub_set_opts(sub->h, &o);
+		if (rc != 0)
+			return brk_reason_from_errno(rc, MQTT_SUBSCRIBE);
+		sub->opts = o;
+		return o.max_qos;
+	}
+	if (w->sh->set.max_subs_per_client != 0 && s->n_subs >= w->sh->set.max_subs_per_client) {
+		BRK_CNT(w, lim_subscriptions, 1);
+		return MQTT_RC_QUOTA_EXCEEDED;
+	}
+	sub = malloc(sizeof(*sub) + fl + 1);
+	if (sub == NULL)
+		return MQTT_RC_UNSPECIFIED;
+	memcpy(sub->filter, f, fl);
+	sub->filter[fl] = '\0';
+	sub->len = (uint16_t)fl;
+	sub->opts = o;
+	rc = topic_subscribe(w->sh->tree, sub->filter, fl, w->index, s->uid, &o, &sub->h);
+	if (rc != 0) {
+		free(sub);
+		return brk_reason_from_errno(rc, MQTT_SUBSCRIBE);
+	}
+	sub->next = s->subs;
+	s->subs = sub;
+	s->n_subs++;
+	*is_new = true;
+	return o.max_qos;
+}
+
+int brk_handle_subscribe(struct brk_conn *c, const struct mqtt_packet *pkt)
+{
+	const struct mqtt_subscribe *sb = &pkt->subscribe;
+	struct brk_session *s = c->s;
+	uint32_t sub_id = 0;
+	if (c->version == MQTT_V5 && MQTT_PROP_HAS(&sb->props, MQTT_PROP_SUB_ID))
+		sub_id = sb->props.sub_id;
+	uint8_t stack[64];
+	uint8_t *codes = sb->count <= sizeof(stack) ? stack : malloc(sb->count);
+	bool *want = calloc(sb->count ? sb->count : 1, sizeof(bool));
+	if (codes == NULL || want == NULL) {
+		if (codes != stack)
+			free(codes);
+		free(want);
+		return MQTT_RC_UNSPECIFIED;
+	}
+	uint32_t off = 0, i = 0;
+	struct mqtt_sub e;
+	while (i < sb->count && mqtt_sub_next(sb, &off, &e)) {
+		bool is_new, shared;
+		uint8_t rc = brk__subscribe_one(c, &e, sub_id, &is_new, &shared);
+		if (rc >= 0x80 && c->version != MQTT_V5)
+			rc = 0x80; /* 3.1.1's only failure code */
+		codes[i] = rc;
+		want[i] = rc < 0x80 && !shared &&
+			  (e.retain_handling == 0 || (e.retain_handling == 1 && is_new));
+		if (c->version != MQTT_V5)
+			want[i] = rc < 0x80 && !shared; /* no retain handling before 5.0 */
+		i++;
+	}
+	struct mqtt_packet p;
+	memset(&p, 0, sizeof(p));
+	p.type = MQTT_SUBACK;
+	p.suback.packet_id = sb->packet_id;
+	p.suback.codes.p = codes;
+	p.suback.codes.len = i;
+	brk_out_packet(c, &p);
+
+	if (c->w->sh->set.retain_available) {
+		off = 0;
+		for (uint32_t k = 0; k < i && mqtt_sub_next(sb, &off, &e); k++) {
+			if (!want[k])
+				continue;
+			struct brk__ret_list l = { 0 };
+			topic_retained_lookup(c->w->sh->tree, (const char *)e.filter.p, e.filter.len,
+					      brk__ret_collect, &l);
+			struct brk_sub *sub = brk__find_sub(s, &e.filter);
+			for (size_t r = 0; r < l.n; r++) {
+				if (sub != NULL && c->state == BRK_C_CONNECTED)
+					brk_deliver_to(s, l.v[r], &sub->opts, &sub_id,
+						       sub_id ? 1 : 0, true);
+				brk_msg_unref(l.v[r]);
+			}
+			free(l.v);
+		}
+	}
+	if (codes != stack)
+		free(codes);
+	free(want);
+	return 0;
+}

@@ -1,0 +1,47 @@
+/**
+ * @file brk_unsubscribe.c
+ * UNSUBSCRIBE -> UNSUBACK: removes the session's subscriptions to the exact filters
+ * named (MQTT 5: 0x00 per removed filter, 0x11 "no subscription existed" otherwise;
+ * 3.1.x UNSUBACK carries no codes). Messages already queued for the session stay.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/brk_int.h"
+
+int brk_handle_unsubscribe(struct brk_conn *c, const struct mqtt_packet *pkt)
+{
+	const struct mqtt_subscribe *sb = &pkt->subscribe;
+	struct brk_session *s = c->s;
+	uint8_t stack[64];
+	uint8_t *codes = sb->count <= sizeof(stack) ? stack : malloc(sb->count);
+	if (codes == NULL)
+		return MQTT_RC_UNSPECIFIED;
+	uint32_t off = 0, i = 0;
+	struct mqtt_str f;
+	while (i < sb->count && mqtt_unsub_next(sb, &off, &f)) {
+		uint8_t rc = 0x11;
+		for (struct brk_sub **pp = &s->subs; *pp != NULL; pp = &(*pp)->next) {
+			struct brk_sub *sub = *pp;
+			if (sub->len == f.len && memcmp(sub->filter, f.p, f.len) == 0) {
+				*pp = sub->next;
+				topic_unsubscribe(c->w->sh->tree, sub->h);
+				free(sub);
+				s->n_subs--;
+				rc = 0;
+				break;
+			}
+		}
+		codes[i++] = rc;
+	}
+	struct mqtt_packet p;
+	memset(&p, 0, sizeof(p));
+	p.type = MQTT_UNSUBACK;
+	p.suback.packet_id = sb->packet_id;
+	p.suback.codes.p = codes;
+	p.suback.codes.len = c->version == MQTT_V5 ? i : 0;
+	brk_out_packet(c, &p);
+	if (codes != stack)
+		free(codes);
+	return 0;
+}
