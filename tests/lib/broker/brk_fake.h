@@ -54,7 +54,7 @@ int fk_fail;
 #define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "%s:%d: CHECK failed: %s\n", \
 	__FILE__, __LINE__, #cond); fk_fail++; return; } } while (0)
 
-static int fk_post(void *ctx, unsigned to, const struct brk_xmsg *m)
+static __attribute__((unused)) int fk_post(void *ctx, unsigned to, const struct brk_xmsg *m)
 {
 	struct fk_bench *b = ctx;
 	if (b->in_n[to] == FK_INBOX)
@@ -64,7 +64,7 @@ static int fk_post(void *ctx, unsigned to, const struct brk_xmsg *m)
 }
 
 /* Deliver every pending cross-worker message, until none is left. */
-static void fk_pump(struct fk_bench *b)
+static __attribute__((unused)) void fk_pump(struct fk_bench *b)
 {
 	bool any = true;
 	while (any) {
@@ -83,7 +83,7 @@ static void fk_pump(struct fk_bench *b)
 	}
 }
 
-static void fk_tick(struct fk_bench *b, uint64_t advance_ns)
+static __attribute__((unused)) void fk_tick(struct fk_bench *b, uint64_t advance_ns)
 {
 	b->now += advance_ns;
 	for (unsigned i = 0; i < b->n; i++)
@@ -92,7 +92,7 @@ static void fk_tick(struct fk_bench *b, uint64_t advance_ns)
 	rcu_quiescent_state();
 }
 
-static void fk_bench_init(struct fk_bench *b, unsigned n, void (*tune)(struct tachyon_config *))
+static __attribute__((unused)) void fk_bench_init(struct fk_bench *b, unsigned n, void (*tune)(struct tachyon_config *))
 {
 	memset(b, 0, sizeof(*b));
 	conf_defaults(&b->cfg);
@@ -113,7 +113,7 @@ static void fk_bench_init(struct fk_bench *b, unsigned n, void (*tune)(struct ta
 	b->lst.allow_zero_length_clientid = b->cfg.allow_zero_length_clientid;
 }
 
-static void fk_bench_fini(struct fk_bench *b)
+static __attribute__((unused)) void fk_bench_fini(struct fk_bench *b)
 {
 	fk_pump(b);
 	for (unsigned i = 0; i < b->n; i++)
@@ -124,7 +124,7 @@ static void fk_bench_fini(struct fk_bench *b)
 
 /* ---- fake transport ---- */
 
-static int fk_send(void *tctx, const uint8_t *head, uint32_t len, struct brk_msg *msg)
+static __attribute__((unused)) int fk_send(void *tctx, const uint8_t *head, uint32_t len, struct brk_msg *msg)
 {
 	struct fk_conn *f = tctx;
 	if (f->full)
@@ -144,21 +144,21 @@ static int fk_send(void *tctx, const uint8_t *head, uint32_t len, struct brk_msg
 	return 0;
 }
 
-static void fk_close(void *tctx)
+static __attribute__((unused)) void fk_close(void *tctx)
 {
 	((struct fk_conn *)tctx)->closed = true;
 }
 
-static void fk_resume(void *tctx)
+static __attribute__((unused)) void fk_resume(void *tctx)
 {
 	struct fk_conn *f = tctx;
 	f->paused = false;
 	f->resumes++;
 }
 
-static const struct brk_conn_ops fk_ops = { fk_send, fk_close, fk_resume };
+static __attribute__((unused)) const struct brk_conn_ops fk_ops = { fk_send, fk_close, fk_resume };
 
-static struct fk_conn *fk_open(struct fk_bench *b, unsigned worker)
+static __attribute__((unused)) struct fk_conn *fk_open(struct fk_bench *b, unsigned worker)
 {
 	struct fk_conn *f = calloc(1, sizeof(*f));
 	f->b = b;
@@ -167,7 +167,7 @@ static struct fk_conn *fk_open(struct fk_bench *b, unsigned worker)
 	return f;
 }
 
-static void fk_free(struct fk_conn *f)
+static __attribute__((unused)) void fk_free(struct fk_conn *f)
 {
 	if (!f->closed && !f->lost && f->c != NULL)
 		brk_conn_lost(f->c);
@@ -176,8 +176,10 @@ static void fk_free(struct fk_conn *f)
 }
 
 /* Client -> broker: encode, decode as the server's decoder would, hand over. */
-static enum brk_input fk_send_pkt(struct fk_conn *f, const struct mqtt_packet *p)
+static __attribute__((unused)) enum brk_input fk_send_pkt(struct fk_conn *f, const struct mqtt_packet *p)
 {
+	if (f->closed || f->lost)
+		return BRK_CLOSED; /* the handle is dead: a transport never calls it again */
 	uint8_t ver = p->type == MQTT_CONNECT ? p->connect.version : f->version;
 	size_t n = mqtt_encode_size(ver, p);
 	uint8_t *buf = malloc(n ? n : 1);
@@ -205,7 +207,7 @@ static enum brk_input fk_send_pkt(struct fk_conn *f, const struct mqtt_packet *p
 }
 
 /* Broker -> client: the next packet, or false when none is waiting. */
-static bool fk_recv(struct fk_conn *f, struct mqtt_packet *out)
+static __attribute__((unused)) bool fk_recv(struct fk_conn *f, struct mqtt_packet *out)
 {
 	size_t avail = f->out_len - f->out_off;
 	if (avail == 0)
@@ -223,7 +225,7 @@ static bool fk_recv(struct fk_conn *f, struct mqtt_packet *out)
 	return true;
 }
 
-static int fk_count_type(struct fk_conn *f, uint8_t type)
+static __attribute__((unused)) int fk_count_type(struct fk_conn *f, uint8_t type)
 {
 	int n = 0;
 	struct mqtt_packet p;
@@ -234,7 +236,7 @@ static int fk_count_type(struct fk_conn *f, uint8_t type)
 
 /* ---- packet builders ---- */
 
-static struct mqtt_packet fk_connect(uint8_t ver, const char *id, bool clean, uint16_t ka)
+static __attribute__((unused)) struct mqtt_packet fk_connect(uint8_t ver, const char *id, bool clean, uint16_t ka)
 {
 	struct mqtt_packet p;
 	memset(&p, 0, sizeof(p));
@@ -247,7 +249,7 @@ static struct mqtt_packet fk_connect(uint8_t ver, const char *id, bool clean, ui
 	return p;
 }
 
-static struct mqtt_packet fk_publish(const char *topic, const char *payload, uint8_t qos,
+static __attribute__((unused)) struct mqtt_packet fk_publish(const char *topic, const char *payload, uint8_t qos,
 				     uint16_t pid, bool retain)
 {
 	struct mqtt_packet p;
@@ -264,9 +266,9 @@ static struct mqtt_packet fk_publish(const char *topic, const char *payload, uin
 	return p;
 }
 
-static struct mqtt_sub fk_sub_ent;
+static __attribute__((unused)) struct mqtt_sub fk_sub_ent;
 
-static struct mqtt_packet fk_subscribe(const char *filter, uint8_t qos, uint16_t pid)
+static __attribute__((unused)) struct mqtt_packet fk_subscribe(const char *filter, uint8_t qos, uint16_t pid)
 {
 	struct mqtt_packet p;
 	memset(&p, 0, sizeof(p));
@@ -282,7 +284,7 @@ static struct mqtt_packet fk_subscribe(const char *filter, uint8_t qos, uint16_t
 	return p;
 }
 
-static struct mqtt_packet fk_ack(uint8_t type, uint16_t pid)
+static __attribute__((unused)) struct mqtt_packet fk_ack(uint8_t type, uint16_t pid)
 {
 	struct mqtt_packet p;
 	memset(&p, 0, sizeof(p));
@@ -293,7 +295,7 @@ static struct mqtt_packet fk_ack(uint8_t type, uint16_t pid)
 }
 
 /* Open, CONNECT, expect CONNACK 0. */
-static struct fk_conn *fk_client(struct fk_bench *b, unsigned worker, uint8_t ver,
+static __attribute__((unused)) struct fk_conn *fk_client(struct fk_bench *b, unsigned worker, uint8_t ver,
 				 const char *id, bool clean)
 {
 	struct fk_conn *f = fk_open(b, worker);
@@ -309,7 +311,7 @@ static struct fk_conn *fk_client(struct fk_bench *b, unsigned worker, uint8_t ve
 	return f;
 }
 
-static bool fk_subscribed(struct fk_conn *f, const char *filter, uint8_t qos)
+static __attribute__((unused)) bool fk_subscribed(struct fk_conn *f, const char *filter, uint8_t qos)
 {
 	struct mqtt_packet p = fk_subscribe(filter, qos, 1);
 	fk_send_pkt(f, &p);
@@ -318,7 +320,7 @@ static bool fk_subscribed(struct fk_conn *f, const char *filter, uint8_t qos)
 	       r.suback.codes.p[0] == qos;
 }
 
-static bool fk_is_pub(const struct mqtt_packet *p, const char *topic, const char *payload)
+static __attribute__((unused)) bool fk_is_pub(const struct mqtt_packet *p, const char *topic, const char *payload)
 {
 	return p->type == MQTT_PUBLISH && p->publish.topic.len == strlen(topic) &&
 	       memcmp(p->publish.topic.p, topic, strlen(topic)) == 0 &&

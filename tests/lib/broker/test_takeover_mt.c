@@ -7,6 +7,7 @@
  * connection closed, and at the end at most one connection per identifier is connected.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@
 
 #define NW 2
 #define NIDS 4
-#define ROUNDS 3000
+#define ROUNDS 20000
 #define MAXC 64
 
 struct inbox {
@@ -41,6 +42,8 @@ static struct inbox inboxes[NW];
 static atomic_int phase;      /* 0 run, 1 drain, 2 done */
 static atomic_int idle_votes;
 static atomic_int pending;    /* messages posted and not yet fully handled */
+static atomic_int x_takeovers;
+static pthread_barrier_t start_line; /* both workers begin together: real overlap */ /* TAKEOVER messages: cross-worker takeovers attempted */
 static int failures;
 
 static int post(void *ctx, unsigned to, const struct brk_xmsg *m)
@@ -54,6 +57,8 @@ static int post(void *ctx, unsigned to, const struct brk_xmsg *m)
 	}
 	ib->v[ib->n++] = *m;
 	atomic_fetch_add(&pending, 1);
+	if (m->type == BRK_X_TAKEOVER)
+		atomic_fetch_add(&x_takeovers, 1);
 	pthread_mutex_unlock(&ib->mu);
 	return 0;
 }
@@ -110,6 +115,9 @@ static void *run(void *arg)
 	struct brk_listener lst = { .port = 1883, .max_connections = -1, .max_topic_alias = 10,
 				    .allow_zero_length_clientid = true };
 	uint64_t now = 1000000000ull;
+	rcu_thread_offline();
+	pthread_barrier_wait(&start_line);
+	rcu_thread_online();
 	for (int r = 0; r < ROUNDS; r++) {
 		int k = rand_r(&seed) % MAXC;
 		struct tconn *t = conns[k];
@@ -160,6 +168,8 @@ static void *run(void *arg)
 			conns[k] = NULL;
 		}
 		drain(w);
+		if ((r & 7) == 0)
+			sched_yield(); /* let the other worker in even on a busy box */
 		now += 1000000;
 		brk_worker_tick(workers[w], now);
 		rcu_quiescent_state();
@@ -231,6 +241,7 @@ int main(void)
 		workers[i] = brk_worker_create(sh, i, &wo);
 	}
 	rcu_thread_offline();
+	pthread_barrier_init(&start_line, NULL, NW);
 	pthread_t th[NW];
 	for (unsigned i = 0; i < NW; i++)
 		pthread_create(&th[i], NULL, run, (void *)(uintptr_t)i);
@@ -239,9 +250,9 @@ int main(void)
 	rcu_thread_online();
 	struct brk_counters k;
 	brk_shared_counters(sh, &k);
-	printf("connects %lu, takeovers %lu\n", (unsigned long)k.connects,
-	       (unsigned long)k.takeovers);
-	if (k.takeovers < 100) {
+	printf("connects %lu, takeovers %lu, cross-worker takeover messages %d\n",
+	       (unsigned long)k.connects, (unsigned long)k.takeovers, atomic_load(&x_takeovers));
+	if (atomic_load(&x_takeovers) < 50) {
 		fprintf(stderr, "too few takeovers to mean anything\n");
 		failures++;
 	}
