@@ -176,7 +176,9 @@ static int dp__send(void *tctx, const uint8_t *hd, uint32_t hlen, struct brk_msg
 	struct dp__mconn *mc = tctx;
 	if (dp__stopping || mc->tc == NULL)
 		return -EPIPE;
-	if (tcp_sndbuf(mc->tc) == 0)
+	/* Full: arm writable() (brk_out holds the packet and flushes on brk_conn_writable). A
+	 * bare -ENOBUFS here without arming it left QoS 0 subscribers stalled for good. */
+	if (!tcp_want_writable(mc->tc))
 		return -ENOBUFS;
 	struct rte_mempool *pool = mc->m->w->pool;
 	/* avail_est: the pool's free count read once per loop iteration (it walks every

@@ -51,7 +51,7 @@ struct brk_shared *brk_shared_create(const struct tachyon_config *cfg, unsigned 
 	s->sys_interval = cfg->sys_interval;
 	s->queue_qos0 = cfg->queue_qos0_messages;
 	s->max_connections = cfg->max_connections;
-	s->max_subs_per_client = 0;
+	s->max_subs_per_client = cfg->max_subscriptions_per_client;
 	return sh;
 }
 

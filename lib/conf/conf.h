@@ -102,6 +102,7 @@ struct tachyon_config {
 	bool queue_qos0_messages;            /**< default false */
 	uint16_t max_topic_alias;            /**< default 10 */
 	bool allow_zero_length_clientid;     /**< default true */
+	uint32_t max_subscriptions_per_client; /**< Tachyon key, 0 = unlimited (default) */
 	int log_level;                       /**< 0 error .. 4 debug; default 2 (notice/info) */
 	bool per_listener_settings;          /**< Mosquitto `per_listener_settings`, default
 					      *   false: allow_anonymous, password_file, acl_file,

@@ -544,6 +544,11 @@ const struct conf__key conf__keys[] = {
 		     "sync: acknowledge QoS 1/2 once logged to disk; async: at once"),
 	  CONF__G(persistence_mode), .names = conf__persist_modes },
 
+	/* ---- Tachyon: MQTT limits ---- */
+	{ CONF__INFO("max_subscriptions_per_client", INT, G, T, ST, "0..4294967295",
+		     "subscriptions one session may hold, 0 = no limit; past it SUBACK 0x97"),
+	  CONF__G(max_subscriptions_per_client), .min = 0, .max = UINT32_MAX },
+
 	/* ---- Tachyon: TCP ---- */
 	{ CONF__INFO("tcp_echo_port", INT, G, T, ST, "0..65535",
 		     "diagnostic TCP echo service port, 0 = off"),

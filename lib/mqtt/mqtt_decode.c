@@ -215,12 +215,13 @@ static int mqtt__sub_options(uint8_t version, uint8_t o, struct mqtt_sub *s)
 	s->no_local = o & 0x04;
 	s->retain_as_published = o & 0x08;
 	s->retain_handling = (o >> 4) & 0x3;
-	if (s->qos == 3)
-		return MQTT_RC_MALFORMED;
-	if (version != MQTT_V5)
-		return (o & 0xfc) ? MQTT_RC_MALFORMED : MQTT_OK; /* 3.1.1 [MQTT-3.8.3-4] */
+	if (version != MQTT_V5) /* 3.1.1 [MQTT-3-8.3-4]: reserved bits or QoS 3 = malformed */
+		return ((o & 0xfc) || s->qos == 3) ? MQTT_RC_MALFORMED : MQTT_OK;
 	if (o & 0xc0) /* [MQTT-3.8.3-5] */
 		return MQTT_RC_MALFORMED;
+	if (s->qos == 3) /* 5.0 3.8.3.1: "It is a Protocol Error if the Maximum QoS field has
+			  * the value 3" */
+		return MQTT_RC_PROTOCOL_ERROR;
 	if (s->retain_handling == 3) /* 3.8.3.1: "It is a Protocol Error" */
 		return MQTT_RC_PROTOCOL_ERROR;
 	return MQTT_OK;

@@ -618,6 +618,14 @@ uint32_t tcp_sndbuf(const struct tcp_conn *c)
 	return q >= s->cfg.sndbuf ? 0 : s->cfg.sndbuf - q;
 }
 
+bool tcp_want_writable(struct tcp_conn *c)
+{
+	if (tcp_sndbuf(c) > 0)
+		return true;
+	c->flags |= TF_WANT_WRITE;
+	return false;
+}
+
 int tcp_send(struct tcp_conn *c, struct rte_mbuf *m)
 {
 	if (m == NULL || m->pkt_len == 0)

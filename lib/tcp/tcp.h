@@ -239,6 +239,14 @@ int tcp_send(struct tcp_conn *c, struct rte_mbuf *m);
 uint32_t tcp_sndbuf(const struct tcp_conn *c);
 
 /**
+ * For an application that checks tcp_sndbuf() itself instead of letting tcp_send() refuse:
+ * ask for the writable() callback that a refused tcp_send() would have armed.
+ * @return true when there is room now (tcp_sndbuf() > 0: send, no callback will come);
+ *         false when full: writable() is called once acknowledgements free space.
+ */
+bool tcp_want_writable(struct tcp_conn *c);
+
+/**
  * The application is done with @p len bytes handed to data(): reopen that much window
  * (a window update is sent when it grows by two segments or half the buffer).
  */

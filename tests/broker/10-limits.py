@@ -147,6 +147,25 @@ def many_subscriptions_per_client(t):
     check(len(u.codes) == 0 or u.codes == [0] * 100, f"UNSUBACK {u!r}")
 
 
+@T.check(config=["max_subscriptions_per_client 3"],
+         tachyon_only="max_subscriptions_per_client is a Tachyon key; Mosquitto has no such limit")
+def subscriptions_per_client_limit(t):
+    base = t.topic()
+    c5 = t.client(version=5)
+    s = c5.subscribe([(f"{base}/a/{i}", 1) for i in range(4)], check=False)
+    check(s.codes == [1, 1, 1, 0x97], f"v5 SUBACK past the limit of 3: {s.codes}")
+    again = c5.subscribe([(f"{base}/a/0", 0)])      # replacing one is not a new subscription
+    check(again.codes == [0], f"v5 SUBACK replacing a held subscription: {again.codes}")
+    c4 = t.client(version=4)
+    s = c4.subscribe([(f"{base}/b/{i}", 0) for i in range(4)], check=False)
+    check(s.codes == [0, 0, 0, 0x80], f"3.1.1 SUBACK past the limit of 3: {s.codes}")
+    pub = t.client(version=4)
+    pub.publish(f"{base}/a/3", b"refused", qos=1)
+    pub.publish(f"{base}/a/2", b"held", qos=1)
+    got = [p.payload for p in c5.collect(0.7)]
+    check(got == [b"held"], f"deliveries to the limited client: {got}")
+
+
 @T.check()
 def many_connections(t):
     conns = [t.client(version=4 if i % 2 else 5) for i in range(150)]

@@ -466,8 +466,13 @@ static void test_MQTT_3_8_3_5_subscribe_options_reserved(void)
 {
 	CHECK_EQ(filter_status(MQTT_V5, MQTT_SUBSCRIBE, "t", 0x40), MQTT_RC_MALFORMED);
 	CHECK_EQ(filter_status(MQTT_V5, MQTT_SUBSCRIBE, "t", 0x80), MQTT_RC_MALFORMED);
-	CHECK_EQ(filter_status(MQTT_V5, MQTT_SUBSCRIBE, "t", 0x03), MQTT_RC_MALFORMED);
 	CHECK_EQ(filter_status(MQTT_V5, MQTT_SUBSCRIBE, "t", 0x2e), MQTT_OK);
+}
+
+static void test_spec_3_8_3_1_maximum_qos_3(void)
+{
+	/* 5.0 3.8.3.1: "It is a Protocol Error if the Maximum QoS field has the value 3" */
+	CHECK_EQ(filter_status(MQTT_V5, MQTT_SUBSCRIBE, "t", 0x03), MQTT_RC_PROTOCOL_ERROR);
 }
 
 static void test_spec_3_8_3_1_retain_handling_3(void)
@@ -670,6 +675,7 @@ int main(int argc, char **argv)
 		TEST(test_MQTT_3_8_3_4_v5_no_local_on_shared),
 		TEST(test_MQTT_3_8_3_5_subscribe_options_reserved),
 		TEST(test_spec_3_8_3_1_retain_handling_3),
+		TEST(test_spec_3_8_3_1_maximum_qos_3),
 		TEST(test_MQTT_3_9_3_2_suback_return_codes),
 		TEST(test_MQTT_3_10_3_1_unsubscribe_filter_utf8),
 		TEST(test_MQTT_3_10_3_2_unsubscribe_not_empty),
