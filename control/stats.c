@@ -2,10 +2,11 @@
  * @file stats.c
  * The `stats` command: every worker's loop counters (dp_worker), L2/L3 counters (net_if) and
  * transport counters (the L4 hook's stats_json), each port's DPDK statistics
- * (rte_eth_stats_get), and totals over the workers. Worker counters are read with relaxed
+ * (rte_eth_stats_get), the workers' mbuf pools, and totals over the workers. Worker counters are read with relaxed
  * loads while the workers run (see net.h): each value is exact, the set is not one instant.
  */
 #include <rte_ethdev.h>
+#include <rte_mempool.h>
 
 #include "mgmt.h"
 #include "dp_mqtt.h"
@@ -94,6 +95,25 @@ int rt_cmd_stats(struct mgmt_req *req)
 	json_key(w, "ports");
 	json_arr_begin(w);
 	stats__port(w, &rt->port);
+	json_arr_end(w);
+
+	/* Per-worker mbuf pools. The counts read the pool's ring and every lcore cache without
+	 * a lock: approximate while the worker runs, exact once it is idle (which is what the
+	 * tests compare against the count at start). */
+	json_key(w, "mempools");
+	json_arr_begin(w);
+	for (unsigned i = 0; i < rt->n_workers; i++) {
+		const struct rte_mempool *mp = rt->pools[i];
+		if (mp == NULL)
+			continue;
+		json_obj_begin(w);
+		json_kv_str(w, "name", mp->name);
+		json_kv_u64(w, "worker", i);
+		json_kv_u64(w, "size", mp->size);
+		json_kv_u64(w, "in_use", rte_mempool_in_use_count(mp));
+		json_kv_u64(w, "available", rte_mempool_avail_count(mp));
+		json_obj_end(w);
+	}
 	json_arr_end(w);
 	return 0;
 }

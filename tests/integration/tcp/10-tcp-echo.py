@@ -2,7 +2,8 @@
 
 tachyond runs with the diagnostic echo service (tcp_echo_port); real kernel sockets are
 the clients. Every test checks the echoed bytes exactly and, at the end, that the stack
-holds no connection any more (stats: tcp.conns_cur == 0).
+holds no connection any more (stats: tcp.conns_cur == 0) and that every worker's mbuf pool
+is back to the count it had before the test's traffic (stats: mempools[].in_use).
 
   test_concurrent_echo   many connections at once echoing random data, then half-close
   test_large_transfer    one connection, a large transfer in each direction at once
@@ -67,15 +68,48 @@ def tcp_stats(b):
     return tot
 
 
+def pools_in_use(b):
+    return [p["in_use"] for p in b.stats().get("mempools", [])]
+
+
 def wait_conns_zero(b, timeout=30):
+    """Waits until no connection is left and the mbuf pools are back to their counts at
+    start (segments queued for retransmission, out-of-order data and delayed frames all
+    returned); returns the TCP counters."""
     deadline = time.monotonic() + timeout
     st = tcp_stats(b)
     while time.monotonic() < deadline:
         st = tcp_stats(b)
         if st.get("conns_cur", -1) == 0:
-            return st
+            break
         time.sleep(0.2)
-    raise AssertionError(f"connections left in the stack: {st}")
+    else:
+        raise AssertionError(f"connections left in the stack: {st}")
+    # At most the count at start: a frame in flight when the baseline was read (an ARP
+    # exchange, a TX burst not yet drained) may have made that count one or two higher.
+    def back(pools):
+        return len(pools) == len(b.pool_base) and all(
+            now <= base for now, base in zip(pools, b.pool_base))
+    pools = pools_in_use(b)
+    while time.monotonic() < deadline and not back(pools):
+        time.sleep(0.2)
+        pools = pools_in_use(b)
+    check(back(pools), f"mbufs in use per worker {pools}, at start {b.pool_base}: mbufs leaked")
+    return st
+
+
+class EchoBroker(Broker):
+    """A Broker that records its workers' mbuf pool use once started, before traffic."""
+
+    def __enter__(self):
+        super().__enter__()
+        try:
+            self.pool_base = pools_in_use(self)
+            check(len(self.pool_base) == self.workers, f"mempools in stats: {self.pool_base}")
+        except BaseException:
+            self.cleanup()
+            raise
+        return self
 
 
 def echo_many(ip, nconns, nbytes, timeout):
@@ -133,7 +167,7 @@ def echo_many(ip, nconns, nbytes, timeout):
 
 
 def broker(name, extra=()):
-    return Broker(name, memory_mb=512, mbufs=32767,
+    return EchoBroker(name, memory_mb=512, mbufs=32767,
                   extra=[f"tcp_echo_port {PORT}", "tcp_time_wait_ms 1000"] + list(extra))
 
 
