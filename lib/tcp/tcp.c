@@ -486,6 +486,9 @@ void tcp_poll(struct tcp_stack *s, uint64_t now_ns)
 		}
 		tcp__output(s, c);
 	}
+	/* Connections whose output found the pool empty try again next time (tcp__output). */
+	s->outq = s->retryq;
+	s->retryq = NULL;
 }
 
 /* ---------------------------------------------------------------- listen / connect */

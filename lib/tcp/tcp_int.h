@@ -166,6 +166,9 @@ struct tcp_stack {
 	struct tcp_conn *wheel[TCP_WHEEL_SLOTS];
 	uint32_t armed;                /**< connections linked on the wheel */
 	struct tcp_conn *outq;         /**< connections to flush at tcp_poll */
+	struct tcp_conn *retryq;       /**< output that found no mbuf during this flush: put
+					  *   back on outq at its end, so the next tcp_poll
+					  *   retries without waiting for an input event */
 
 	struct tcp_conn *free_conns;   /**< free list (linked by hnext) */
 	void **slabs;                  /**< slab chunks, freed by destroy */

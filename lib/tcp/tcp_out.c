@@ -510,8 +510,17 @@ void tcp__output(struct tcp_stack *s, struct tcp_conn *c)
 		if (fin)
 			flags |= TCP_FIN;
 		bool rexmit = SEQ_LT(c->snd_nxt, c->snd_max);
-		if (tcp__xmit(s, c, c->snd_nxt, len, flags) != 0)
+		if (tcp__xmit(s, c, c->snd_nxt, len, flags) != 0) {
+			/* No mbuf for the segment (pool exhausted). Nothing else would bring the
+			 * connection back here when no data is in flight (no ACK, no timer), so
+			 * ask tcp_poll to retry it on its next call. */
+			if (!(c->flags & TF_ON_OUTQ)) {
+				c->flags |= TF_ON_OUTQ;
+				c->onext = s->retryq;
+				s->retryq = c;
+			}
 			break;
+		}
 		if (rexmit) {
 			s->st.retransmits++;
 		} else if (!(c->flags & (TF_TS_OK | TF_RTT_TIMING)) && len > 0) {

@@ -807,6 +807,48 @@ static void test_memory_pressure(void)
 	CHECK_EQ(rte_mempool_avail_count(small), 64);
 }
 
+/* Output that finds the pool empty is retried by the next tcp_poll by itself: with nothing
+ * in flight no ACK or timer would ever bring the connection back (the data used to wait for
+ * the peer's next segment). */
+static void test_output_retried_after_pool_exhaustion(void)
+{
+	static struct rte_mempool *tiny;
+	if (tiny == NULL)
+		tiny = rte_pktmbuf_pool_create("th_tiny", 64, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					       SOCKET_ID_ANY);
+	CHECK(tiny != NULL);
+	if (tiny == NULL)
+		return;
+	struct th t;
+	struct app a = { 0 };
+	struct tcp_stack_config cfg;
+	th_default_cfg(&cfg);
+	cfg.pool = tiny;
+	th_open(&t, &cfg);
+	passive_open(&t, &a, NULL);
+	th_clear(&t);
+	struct rte_mbuf *hold[64];
+	unsigned n = 0;
+	while (n < 64 && (hold[n] = rte_pktmbuf_alloc(tiny)) != NULL)
+		n++;
+	uint64_t nobufs = tcp_stack_stats(t.s)->out_nobufs;
+	CHECK_EQ(tcp_send(a.conn, mk_data("waiting", 7)), 0); /* the data comes from th_pool */
+	th_poll(&t, 0);
+	CHECK_EQ(t.ncap, 0);
+	CHECK(tcp_stack_stats(t.s)->out_nobufs > nobufs);
+	CHECK(tcp_next_deadline_ns(t.s) <= t.now_ns); /* it wants to run again at once */
+	while (n > 0)
+		rte_pktmbuf_free(hold[--n]);
+	th_poll(&t, 0); /* no input, no time passing: the retry alone sends it */
+	CHECK_EQ(t.ncap, 1);
+	if (t.ncap == 1) {
+		CHECK_EQ(t.cap[0].len, 7);
+		CHECK(memcmp(t.cap[0].payload, "waiting", 7) == 0);
+	}
+	th_close(&t);
+	CHECK_EQ(rte_mempool_avail_count(tiny), 64);
+}
+
 uint16_t tcp__cksum_l4(struct rte_mbuf *m, uint32_t src, uint32_t dst, uint32_t len);
 
 /* The stack's checksum over chains whose segments start at odd offsets, with data that makes
@@ -876,6 +918,7 @@ static const struct test tests[] = {
 	T(test_tx_cksum_offload),
 	T(test_cksum_odd_chains),
 	T(test_memory_pressure),
+	T(test_output_retried_after_pool_exhaustion),
 	T(test_conn_size),
 };
 
