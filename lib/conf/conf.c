@@ -476,7 +476,7 @@ int conf__include_dir(struct tachyon_config *c, const char *dir, int depth, cons
 		names[n++] = s;
 	}
 	closedir(d);
-	if (rc == 0)
+	if (rc == 0 && n > 1) /* qsort's base must not be NULL, even for 0 elements */
 		qsort(names, n, sizeof(*names), conf__include_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (rc == 0) {
