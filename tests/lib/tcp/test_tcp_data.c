@@ -770,14 +770,21 @@ static void test_tx_cksum_offload(void)
 	th_close(&t);
 }
 
-static void test_memory_pressure(void)
+/* A 64-mbuf pool for a stack under memory pressure (crafted input comes from the shared
+ * pool); every test that uses it must give all 64 back. */
+static struct rte_mempool *small_pool(void)
 {
-	/* the stack gets its own small pool; crafted input comes from the shared one */
 	static struct rte_mempool *small;
 	if (small == NULL)
 		small = rte_pktmbuf_pool_create("th_small", 64, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 						SOCKET_ID_ANY);
 	CHECK(small != NULL);
+	return small;
+}
+
+static void test_memory_pressure(void)
+{
+	struct rte_mempool *small = small_pool();
 	if (small == NULL)
 		return;
 	struct th t;
@@ -812,11 +819,7 @@ static void test_memory_pressure(void)
  * the peer's next segment). */
 static void test_output_retried_after_pool_exhaustion(void)
 {
-	static struct rte_mempool *tiny;
-	if (tiny == NULL)
-		tiny = rte_pktmbuf_pool_create("th_tiny", 64, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-					       SOCKET_ID_ANY);
-	CHECK(tiny != NULL);
+	struct rte_mempool *tiny = small_pool();
 	if (tiny == NULL)
 		return;
 	struct th t;
