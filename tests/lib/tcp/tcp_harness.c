@@ -320,3 +320,27 @@ void th_seg_print(FILE *f, const struct th_seg *sg)
 		(sg->flags & TH_PSH) ? "P" : "", (sg->flags & TH_ACK) ? "." : "", sg->win, sg->len,
 		sg->mss, sg->ws, sg->ts, sg->nsack);
 }
+
+int th_run(const char *eal_name, const struct th_test *tests, size_t n, int argc, char **argv)
+{
+	th_eal_init(eal_name, 128);
+	th_pool(8191);
+	unsigned base = th_pool_in_use();
+	for (size_t i = 0; i < n; i++) {
+		if (argc > 1 && strstr(tests[i].name, argv[1]) == NULL)
+			continue;
+		th_current = tests[i].name;
+		int before = th_failures;
+		tests[i].fn();
+		unsigned now = th_pool_in_use();
+		if (now != base) {
+			fprintf(stderr, "FAIL [%s]: mbuf pool %u in use, expected %u\n", tests[i].name,
+				now, base);
+			th_failures++;
+			base = now;
+		}
+		printf("%s %s\n", th_failures == before ? "ok  " : "FAIL", tests[i].name);
+	}
+	printf("%d failure(s)\n", th_failures);
+	return th_failures ? 1 : 0;
+}

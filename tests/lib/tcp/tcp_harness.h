@@ -116,6 +116,20 @@ void th_seg_print(FILE *f, const struct th_seg *sg);
 /* ---- a minimal test runner ---- */
 extern int th_failures;
 extern const char *th_current;
+
+/** One named test case of a test program. */
+struct th_test {
+	const char *name;
+	void (*fn)(void);
+};
+#define TH_TEST(x) { #x, x }
+
+/**
+ * A test program's main: EAL up as @p eal_name, then every test (or those whose name
+ * contains argv[1]); after each, the mbuf pool must be back to its count before it.
+ * @return the process exit code (0 when nothing failed).
+ */
+int th_run(const char *eal_name, const struct th_test *tests, size_t n, int argc, char **argv);
 #define CHECK(cond)                                                                          \
 	do {                                                                                 \
 		if (!(cond)) {                                                               \

@@ -895,13 +895,8 @@ static void test_conn_size(void)
 
 /* ---------------------------------------------------------------- main */
 
-struct test {
-	const char *name;
-	void (*fn)(void);
-};
-
-#define T(x) { #x, x }
-static const struct test tests[] = {
+#define T(x) TH_TEST(x)
+static const struct th_test tests[] = {
 	T(test_malformed_input),
 	T(test_out_of_window_data),
 	T(test_zero_receive_window),
@@ -927,24 +922,5 @@ static const struct test tests[] = {
 
 int main(int argc, char **argv)
 {
-	th_eal_init("tcpdata", 128);
-	th_pool(8191);
-	unsigned base = th_pool_in_use();
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (argc > 1 && strstr(tests[i].name, argv[1]) == NULL)
-			continue;
-		th_current = tests[i].name;
-		int before = th_failures;
-		tests[i].fn();
-		unsigned now = th_pool_in_use();
-		if (now != base) {
-			fprintf(stderr, "FAIL [%s]: mbuf pool %u in use, expected %u\n", tests[i].name,
-				now, base);
-			th_failures++;
-			base = now;
-		}
-		printf("%s %s\n", th_failures == before ? "ok  " : "FAIL", tests[i].name);
-	}
-	printf("%d failure(s)\n", th_failures);
-	return th_failures ? 1 : 0;
+	return th_run("tcpdata", tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
 }

@@ -575,13 +575,8 @@ static void test_ack_checks(void)
 
 /* ---------------------------------------------------------------- main */
 
-struct test {
-	const char *name;
-	void (*fn)(void);
-};
-
-#define T(x) { #x, x }
-static const struct test tests[] = {
+#define T(x) TH_TEST(x)
+static const struct th_test tests[] = {
 	T(test_passive_open_options),
 	T(test_passive_open_no_options),
 	T(test_refused_accept_and_no_listener),
@@ -601,24 +596,5 @@ static const struct test tests[] = {
 
 int main(int argc, char **argv)
 {
-	th_eal_init("tcpstates", 128);
-	th_pool(8191);
-	unsigned base = th_pool_in_use();
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (argc > 1 && strstr(tests[i].name, argv[1]) == NULL)
-			continue;
-		th_current = tests[i].name;
-		int before = th_failures;
-		tests[i].fn();
-		unsigned now = th_pool_in_use();
-		if (now != base) {
-			fprintf(stderr, "FAIL [%s]: mbuf pool %u in use, expected %u\n", tests[i].name,
-				now, base);
-			th_failures++;
-			base = now;
-		}
-		printf("%s %s\n", th_failures == before ? "ok  " : "FAIL", tests[i].name);
-	}
-	printf("%d failure(s)\n", th_failures);
-	return th_failures ? 1 : 0;
+	return th_run("tcpstates", tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
 }
