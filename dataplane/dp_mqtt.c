@@ -35,10 +35,14 @@
 #define DP__EXT_CHUNK 61440u   /* external buffer length is 16 bits */
 #define DP__LINGER_NS (5ull * 1000000000) /* a closed connection's peer has this long to close */
 /* mbufs of the worker's pool the glue never takes for sends: TCP needs them for headers,
- * retransmission clones and ACKs, the port for receiving. Without this reserve a burst of
- * fan-out fills the pool with queued data that can then never be sent (no header mbufs,
- * and TCP clones every queued mbuf it puts in flight) nor acknowledged: a deadlock. Half
- * the pool, at least 256. */
+ * retransmission clones and ACKs, the port for refilling its RX ring (the ring's own
+ * descriptors are already out of the pool). Without this reserve a burst of fan-out fills
+ * the pool with queued data that can then never be sent (no header mbufs, and TCP clones
+ * every queued mbuf it puts in flight) nor acknowledged: a deadlock. An eighth of the
+ * pool, at least 256. (It was half: with the RX ring's 1024 mbufs out too, two
+ * subscribers with closed windows then held every sendable mbuf of a 4095-mbuf pool and
+ * starved a third that was reading; sends that find the pool short are counted in
+ * tx_pool_starved.) */
 #define DP__RESERVE_MIN 256u
 
 _Static_assert(sizeof(struct brk_xmsg) % 4 == 0, "ring elements are multiples of 4 bytes");
@@ -92,6 +96,7 @@ static struct brk_shared *dp__sh;
 static struct dp_mqtt *dp__all[BRK_MAX_WORKERS];
 static unsigned dp__n, dp__live;
 static bool dp__stopping;
+static uint64_t dp__starved;     /* sends that found the pool short (tx_pool_starved) */
 
 static const struct brk_conn_ops dp__ops;
 
@@ -163,6 +168,7 @@ static struct rte_mbuf *dp__copy_mbufs(struct rte_mempool *pool, const uint8_t *
  * retry from dp_mqtt_poll once mbufs are back. */
 static int dp__starve(struct dp__mconn *mc)
 {
+	__atomic_fetch_add(&dp__starved, 1, __ATOMIC_RELAXED);
 	if (!mc->starved) {
 		mc->starved = true;
 		mc->snext = mc->m->starved;
@@ -613,7 +619,7 @@ int dp_mqtt_attach(struct dp_worker *w, struct tcp_stack *stack,
 	m->w = w;
 	m->stack = stack;
 	m->max_packet = cfg->max_packet_size;
-	m->reserve = w->pool->size / 2 > DP__RESERVE_MIN ? w->pool->size / 2 : DP__RESERVE_MIN;
+	m->reserve = w->pool->size / 8 > DP__RESERVE_MIN ? w->pool->size / 8 : DP__RESERVE_MIN;
 	m->avail_est = rte_mempool_avail_count(w->pool);
 	char name[RTE_RING_NAMESIZE];
 	snprintf(name, sizeof(name), "brk_in_w%u", w->index);
@@ -700,6 +706,7 @@ void dp_mqtt_stats_json(struct dp_mqtt *m, struct json_writer *jw)
 	F(lim_subscriptions); F(protocol_errors); F(keepalive_timeouts); F(expired);
 	F(xmsg_drops);
 #undef F
+	json_kv_u64(jw, "tx_pool_starved", __atomic_load_n(&dp__starved, __ATOMIC_RELAXED));
 	json_obj_end(jw);
 }
 
