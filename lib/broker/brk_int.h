@@ -203,6 +203,7 @@ struct brk_settings {
 	bool queue_qos0;
 	int64_t max_connections;     /**< -1 = unlimited */
 	uint32_t max_subs_per_client; /**< 0 = unlimited */
+	uint32_t max_topic_levels;    /**< 1..TOPIC_MAX_LEVELS */
 };
 
 struct brk_shared {

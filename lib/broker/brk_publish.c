@@ -74,9 +74,16 @@ int brk_handle_publish(struct brk_conn *c, const struct mqtt_packet *pkt)
 	int rc = brk__alias_in(c, p, &topic);
 	if (rc != 0)
 		return rc;
-	if (brk__levels(&topic) > TOPIC_MAX_LEVELS) {
+	if (brk__levels(&topic) > set->max_topic_levels) {
+		/* A legal name past the configured limit (max_topic_levels, at most the tree's
+		 * TOPIC_MAX_LEVELS): refused like an ACL denial, not a protocol error. MQTT 5:
+		 * 0x90 Topic Name invalid in the PUBACK/PUBREC; 3.1.x, which has no way to say
+		 * no, gets a normal acknowledgement; QoS 0 is dropped. Counted either way. */
 		BRK_CNT(w, lim_topic_levels, 1);
-		return MQTT_RC_TOPIC_NAME_INVALID;
+		BRK_CNT(w, pub_dropped, 1);
+		brk__ack(c, p->qos, p->packet_id,
+			 c->version == MQTT_V5 ? MQTT_RC_TOPIC_NAME_INVALID : 0);
+		return 0;
 	}
 	if (topic.len >= 4 && memcmp(topic.p, "$SYS", 4) == 0) {
 		/* $SYS belongs to the broker: a client's PUBLISH there is refused like an ACL

@@ -52,9 +52,17 @@ static uint8_t brk__subscribe_one(struct brk_conn *c, const struct mqtt_sub *e, 
 	size_t fl = e->filter.len;
 	*is_new = false;
 	size_t glen = 0;
-	topic_share_split(f, fl, &glen);
+	size_t plain = topic_share_split(f, fl, &glen);
 	*shared = glen > 0;
 	int rc = topic_filter_check(f, fl);
+	if (rc == 0) {
+		/* The configured bound (max_topic_levels) below the tree's own. */
+		uint32_t levels = 1;
+		for (size_t i = plain; i < fl; i++)
+			levels += f[i] == '/';
+		if (levels > w->sh->set.max_topic_levels)
+			rc = -E2BIG;
+	}
 	if (rc == -E2BIG)
 		BRK_CNT(w, lim_topic_levels, 1);
 	if (rc != 0)

@@ -52,6 +52,8 @@ struct brk_shared *brk_shared_create(const struct tachyon_config *cfg, unsigned 
 	s->queue_qos0 = cfg->queue_qos0_messages;
 	s->max_connections = cfg->max_connections;
 	s->max_subs_per_client = cfg->max_subscriptions_per_client;
+	s->max_topic_levels = cfg->max_topic_levels >= 1 && cfg->max_topic_levels <= TOPIC_MAX_LEVELS
+				      ? cfg->max_topic_levels : TOPIC_MAX_LEVELS;
 	return sh;
 }
 

@@ -103,6 +103,7 @@ struct tachyon_config {
 	uint16_t max_topic_alias;            /**< default 10 */
 	bool allow_zero_length_clientid;     /**< default true */
 	uint32_t max_subscriptions_per_client; /**< Tachyon key, 0 = unlimited (default) */
+	uint32_t max_topic_levels;     /**< Tachyon key, 1..128 (default 128) */
 	int log_level;                       /**< 0 error .. 4 debug; default 2 (notice/info) */
 	bool per_listener_settings;          /**< Mosquitto `per_listener_settings`, default
 					      *   false: allow_anonymous, password_file, acl_file,

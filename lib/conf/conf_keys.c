@@ -548,6 +548,9 @@ const struct conf__key conf__keys[] = {
 	{ CONF__INFO("max_subscriptions_per_client", INT, G, T, ST, "0..4294967295",
 		     "subscriptions one session may hold, 0 = no limit; past it SUBACK 0x97"),
 	  CONF__G(max_subscriptions_per_client), .min = 0, .max = UINT32_MAX },
+	{ CONF__INFO("max_topic_levels", INT, G, T, ST, "1..128",
+		     "levels a topic name or filter may have; past it PUBACK/PUBREC 0x90, SUBACK 0x8F"),
+	  CONF__G(max_topic_levels), .min = 1, .max = 128 },
 
 	/* ---- Tachyon: TCP ---- */
 	{ CONF__INFO("tcp_echo_port", INT, G, T, ST, "0..65535",

@@ -6,7 +6,9 @@ max_packet_size: advertised in the 5.0 CONNACK (3.2.2.3.6); a larger packet gets
 not forwarded (5.0: its PUBACK says 0x95). retain_available false: CONNACK says so and a
 retained PUBLISH gets DISCONNECT 0x9A (3.3.1.3). Without limits: large payloads (1 MiB),
 deep and long topics, many filters in one SUBSCRIBE and many subscriptions per client work.
-max_connections refuses connections beyond the limit.
+max_connections refuses connections beyond the limit. max_topic_levels refuses deeper
+filters (SUBACK 0x8F / 0x80) and names (PUBACK/PUBREC 0x90 in 5.0, dropped in 3.1.1) and counts
+them in lim_topic_levels.
 """
 
 import brokertest as bt
@@ -164,6 +166,35 @@ def subscriptions_per_client_limit(t):
     pub.publish(f"{base}/a/2", b"held", qos=1)
     got = [p.payload for p in c5.collect(0.7)]
     check(got == [b"held"], f"deliveries to the limited client: {got}")
+
+
+@T.check(config=["max_topic_levels 6"],
+         tachyon_only="max_topic_levels is a Tachyon key; Mosquitto has no such limit")
+def topic_levels_limit(t):
+    import json
+    base = t.topic()                                   # bt/<run>/<check>/tN: 4 levels
+    check(base.count("/") == 3, f"test topic {base!r} is not 4 levels")
+    deep, ok = f"{base}/a/b/c", f"{base}/a/b"          # 7 levels and 6
+    c5 = t.client(version=5)
+    s = c5.subscribe([(f"{base}/+/+", 1), (f"{base}/a/b/#", 1), (f"$share/g/{base}/#", 1),
+                      (f"$share/g/{base}/a/+/c", 1)], check=False)
+    check(s.codes == [1, 0x8F, 1, 0x8F], f"v5 SUBACK with max_topic_levels 6: {s.codes}")
+    c4 = t.client(version=4)
+    s = c4.subscribe([(ok, 0), (deep, 0)], check=False)
+    check(s.codes == [0, 0x80], f"3.1.1 SUBACK with max_topic_levels 6: {s.codes}")
+    for qos in (1, 2):
+        a = c5.publish(deep, b"deep", qos=qos)
+        check(a.rc == 0x90, f"v5 QoS {qos} PUBLISH to 7 levels: expected 0x90, got {a!r}")
+    c4.publish(deep, b"deep4", qos=1)                 # acknowledged, not forwarded
+    c4.publish(deep, b"deep4", qos=2)
+    c5.publish(deep, b"deep0", qos=0)
+    c5.publish(ok, b"fits", qos=1)
+    got = [p.payload for p in c5.collect(0.7)]
+    check(got == [b"fits", b"fits"], f"deliveries with max_topic_levels 6: {got}")
+    check(c5.is_open() and c4.is_open(), "clients over the limit must stay connected")
+    st = json.loads(t.target.b.ctl("stats", "--json").stdout)
+    n = st["mqtt"]["lim_topic_levels"]
+    check(n == 8, f"lim_topic_levels counts 3 SUBSCRIBE entries and 5 PUBLISHes: {n}")
 
 
 @T.check()
