@@ -25,6 +25,7 @@
 #include "broker/brk.h"
 #include "conf/conf.h"
 #include "dp_mqtt.h"
+#include "dp_msgmem.h"
 #include "dp_worker.h"
 #include "mqtt/mqtt.h"
 #include "tcp/tcp.h"
@@ -132,7 +133,7 @@ static void dp__ext_free(void *addr, void *opaque)
 	(void)addr;
 	struct dp__ext *e = opaque;
 	brk_msg_unref(e->msg);
-	free(e);
+	dp_msgmem_desc_put(e);
 }
 
 static struct rte_mbuf *dp__copy_mbufs(struct rte_mempool *pool, const uint8_t *p, uint32_t len)
@@ -202,35 +203,35 @@ static int dp__send(void *tctx, const uint8_t *hd, uint32_t hlen, struct brk_msg
 	uint32_t plen = 0;
 	const uint8_t *pay = msg != NULL ? brk_msg_payload(msg, &plen) : NULL;
 	if (plen > 0) {
-		uint32_t chunks = (plen + DP__EXT_CHUNK - 1) / DP__EXT_CHUNK;
-		struct dp__ext *e = malloc(sizeof(*e));
+		struct dp__ext *e = dp_msgmem_desc_get(sizeof(*e));
 		if (e == NULL) {
 			rte_pktmbuf_free(head);
 			return dp__starve(mc);
 		}
 		e->shinfo.free_cb = dp__ext_free;
 		e->shinfo.fcb_opaque = e;
-		rte_mbuf_ext_refcnt_set(&e->shinfo, (uint16_t)chunks);
+		/* One reference of our own while building, one per attached chunk. */
+		rte_mbuf_ext_refcnt_set(&e->shinfo, 1);
 		brk_msg_ref(msg);
 		e->msg = msg;
 		struct rte_mbuf *tail = rte_pktmbuf_lastseg(head);
 		uint32_t off = 0;
-		for (uint32_t i = 0; i < chunks; i++) {
+		bool short_of_mbufs = false;
+		while (off < plen) {
 			uint32_t n = plen - off < DP__EXT_CHUNK ? plen - off : DP__EXT_CHUNK;
 			struct rte_mbuf *pm = rte_pktmbuf_alloc(pool);
 			if (pm == NULL) {
-				/* Drop the references the missing chunks would have held. */
-				for (uint32_t k = i; k < chunks; k++)
-					if (rte_mbuf_ext_refcnt_update(&e->shinfo, -1) == 0)
-						dp__ext_free(NULL, e);
-				rte_pktmbuf_free(head);
-				return dp__starve(mc);
+				short_of_mbufs = true;
+				break;
 			}
 			void *addr = (void *)(uintptr_t)(pay + off);
-			/* The tap PMD copies by virtual address; a PCI NIC needs the payload in
-			 * DMA-able memory (docs/broker.md, known gaps). */
-			rte_pktmbuf_attach_extbuf(pm, addr, (rte_iova_t)(uintptr_t)addr,
-						  (uint16_t)n, &e->shinfo);
+			/* The message is in DPDK memory (dp_msgmem.c): a NIC DMAs from it. */
+			size_t contig;
+			rte_iova_t iova = dp_msgmem_iova(addr, n, &contig);
+			if (contig < n)
+				n = (uint32_t)contig; /* an IO-space seam: the rest in the next chunk */
+			rte_mbuf_ext_refcnt_update(&e->shinfo, 1);
+			rte_pktmbuf_attach_extbuf(pm, addr, iova, (uint16_t)n, &e->shinfo);
 			pm->data_len = (uint16_t)n;
 			pm->pkt_len = n;
 			tail->next = pm;
@@ -239,6 +240,12 @@ static int dp__send(void *tctx, const uint8_t *hd, uint32_t hlen, struct brk_msg
 			head->pkt_len += n;
 			off += n;
 		}
+		if (short_of_mbufs)
+			rte_pktmbuf_free(head); /* the attached chunks drop their references */
+		if (rte_mbuf_ext_refcnt_update(&e->shinfo, -1) == 0)
+			dp__ext_free(NULL, e);
+		if (short_of_mbufs)
+			return dp__starve(mc);
 	}
 	int rc = tcp_send(mc->tc, head);
 	if (rc != 0) {
@@ -607,6 +614,10 @@ int dp_mqtt_attach(struct dp_worker *w, struct tcp_stack *stack,
 	if (w->index >= BRK_MAX_WORKERS)
 		return -EINVAL;
 	if (dp__sh == NULL) {
+		/* Messages live in DPDK memory; one send descriptor per payload mbuf at most. */
+		int mrc = dp_msgmem_init(cfg->message_pool_mb, cfg->mbufs * cfg->workers);
+		if (mrc != 0)
+			return mrc;
 		dp__sh = brk_shared_create(cfg, cfg->workers, dp_clock_ns());
 		if (dp__sh == NULL)
 			return -errno;
@@ -708,6 +719,7 @@ void dp_mqtt_stats_json(struct dp_mqtt *m, struct json_writer *jw)
 #undef F
 	json_kv_u64(jw, "tx_pool_starved", __atomic_load_n(&dp__starved, __ATOMIC_RELAXED));
 	json_obj_end(jw);
+	dp_msgmem_stats_json(jw);
 }
 
 /* The last worker to go takes the broker down: connections are dropped (wills would

@@ -162,6 +162,24 @@ void brk_msg_unref(struct brk_msg *m);
 /** The message's payload bytes (immutable while a reference is held). */
 const uint8_t *brk_msg_payload(const struct brk_msg *m, uint32_t *len);
 
+/**
+ * Where messages live: each struct brk_msg is one block holding its PUBLISH encoding, and
+ * transports send the payload straight from it, so a runtime whose NIC reads memory by
+ * DMA gives DMA-able memory here (dataplane/dp_msgmem.c). Both functions may be called
+ * from any thread (the last reference can drop anywhere).
+ */
+struct brk_msg_alloc {
+	void *(*alloc)(void *ctx, size_t size); /**< NULL when out of memory */
+	void (*free)(void *ctx, void *p);
+	void *ctx;
+};
+
+/**
+ * Set the message allocator, process-wide. Call before the first brk_shared_create() and
+ * never while a message exists; NULL restores malloc()/free() (the default).
+ */
+void brk_msg_set_alloc(const struct brk_msg_alloc *a);
+
 #ifdef __cplusplus
 }
 #endif

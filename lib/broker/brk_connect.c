@@ -170,9 +170,11 @@ void brk_connect_finish(struct brk_conn *c, struct brk_xfer *x)
 	brk_session_apply_xfer(s, x);
 	s->state = BRK_S_ONLINE;
 	s->will_at = 0;
+	twheel_del(&w->sess_wheel, &s->tn);
 	c->state = BRK_C_CONNECTED;
 	c->session_present = present;
 	c->last_rx = w->now;
+	brk_conn_timer(c);
 	BRK_CNT(w, clients_connected, 1);
 	BRK_CNT(w, connects, 1);
 	int64_t now_conn = __atomic_add_fetch(&w->sh->connected, 1, __ATOMIC_RELAXED);

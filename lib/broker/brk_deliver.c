@@ -308,6 +308,8 @@ void brk_deliver_to(struct brk_session *s, struct brk_msg *m, const struct topic
 		return;
 	}
 	brk_dlvq_push(&s->queue, d);
+	if (s->state == BRK_S_OFFLINE && !twheel_filed(&s->tn))
+		brk_session_timer(s); /* expired queued messages get pruned while it is away */
 }
 
 /* ---- matching on this worker ---- */

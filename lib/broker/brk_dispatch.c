@@ -32,12 +32,55 @@ struct brk_conn *brk_conn_open(struct brk_worker *w, const struct brk_conn_ops *
 	if (w->conns != NULL)
 		w->conns->prev = c;
 	w->conns = c;
+	brk_conn_timer(c);
 	return c;
+}
+
+/* The connection's deadline by its state, BRK_NEVER for none. */
+static uint64_t brk__conn_deadline(const struct brk_conn *c)
+{
+	/* A connection that never sends CONNECT must not hold a slot forever. */
+	if (c->state == BRK_C_NEW)
+		return c->last_rx + 30 * BRK_SEC;
+	/* MQTT 3.1.1 3.1.2.10 / 5.0 3.1.2.10: closed once one and a half times the keep alive
+	 * passes without a packet (strictly more: the +1). */
+	if (c->state == BRK_C_CONNECTED && c->keepalive != 0)
+		return c->last_rx + (uint64_t)c->keepalive * BRK_SEC * 3 / 2 + 1;
+	return BRK_NEVER;
+}
+
+void brk_conn_timer(struct brk_conn *c)
+{
+	uint64_t at = brk__conn_deadline(c);
+	if (at == BRK_NEVER)
+		twheel_del(&c->w->conn_wheel, &c->tn);
+	else
+		twheel_add(&c->w->conn_wheel, &c->tn, at);
+}
+
+void brk_conn_timer_fire(struct brk_conn *c)
+{
+	struct brk_worker *w = c->w;
+	uint64_t at = brk__conn_deadline(c);
+	if (at == BRK_NEVER)
+		return;
+	if (w->now < at) {
+		/* Packets came since it was filed (last_rx moved): file it again, lazily. */
+		twheel_add(&w->conn_wheel, &c->tn, at);
+		return;
+	}
+	if (c->state == BRK_C_NEW) {
+		brk_conn_close(c, 0);
+	} else {
+		BRK_CNT(w, keepalive_timeouts, 1);
+		brk_conn_close(c, MQTT_RC_KEEP_ALIVE_TIMEOUT);
+	}
 }
 
 static void brk__conn_free(struct brk_conn *c)
 {
 	struct brk_worker *w = c->w;
+	twheel_del(&w->conn_wheel, &c->tn);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else

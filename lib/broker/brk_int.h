@@ -19,6 +19,7 @@
 #include "broker/brk.h"
 #include "mqtt/mqtt.h"
 #include "topic/topic.h"
+#include "util/twheel.h"
 
 #define BRK_MAX_SUB_IDS 8          /**< subscription ids carried per delivery */
 #define BRK_SEC 1000000000ull
@@ -100,6 +101,7 @@ struct brk_session {
 	struct rcu_head rcu;
 	struct brk_session *h_next;  /**< worker's uid hash chain */
 	struct brk_session *l_prev, *l_next; /**< worker's session list */
+	struct twheel_node tn;       /**< OFFLINE: on w->sess_wheel (will, expiry, queue prune) */
 	struct brk_worker *w;
 	uint64_t uid;                /**< topic tree handle, unique for the process */
 	uint64_t hash;               /**< registry hash of id */
@@ -158,6 +160,7 @@ enum brk_conn_state {
 /** One client connection. */
 struct brk_conn {
 	struct brk_worker *w;
+	struct twheel_node tn;       /**< on w->conn_wheel: CONNECT wait or keep alive */
 	const struct brk_conn_ops *ops;
 	void *tctx;
 	struct brk_listener lst;
@@ -237,7 +240,8 @@ struct brk_worker {
 	uint32_t uid_mask, uid_n;
 	struct brk_retry *retry_head, *retry_tail;
 	uint64_t now;
-	uint64_t next_sec;           /**< next once-a-second scan */
+	struct twheel conn_wheel;    /**< connections' CONNECT wait / keep alive deadlines */
+	struct twheel sess_wheel;    /**< offline sessions' will delay / expiry / queue prune */
 	uint64_t next_sys;           /**< next $SYS publish (worker 0) */
 	struct topic_hit *hits;
 	size_t hits_cap;
@@ -291,7 +295,18 @@ void brk_session_end(struct brk_session *s);
 void brk_session_takeover_req(struct brk_worker *w, const struct brk_xmsg *m);
 void brk_session_xfer_in(struct brk_worker *w, const struct brk_xmsg *m);
 void brk_session_apply_xfer(struct brk_session *s, struct brk_xfer *x);
-void brk_session_tick(struct brk_worker *w);
+/** File (or unfile) @p c on the connection wheel by its state: CONNECT wait, keep alive. */
+void brk_conn_timer(struct brk_conn *c);
+
+/** A connection's wheel node fired: close it if its deadline has really passed. */
+void brk_conn_timer_fire(struct brk_conn *c);
+
+/** File (or unfile) @p s on the session wheel: an OFFLINE session's next will, expiry or
+ *  queue prune. */
+void brk_session_timer(struct brk_session *s);
+
+/** A session's wheel node fired: will, expiry, expired queued messages; then refile. */
+void brk_session_timer_fire(struct brk_session *s);
 void brk_session_destroy_all(struct brk_worker *w);
 void brk_session_sub_free_all(struct brk_session *s);
 bool brk_session_rx_has(const struct brk_session *s, uint16_t pid);

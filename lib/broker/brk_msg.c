@@ -15,6 +15,29 @@
 
 #include "broker/brk_int.h"
 
+static struct brk_msg_alloc brk__alloc; /* alloc == NULL: malloc/free */
+
+void brk_msg_set_alloc(const struct brk_msg_alloc *a)
+{
+	if (a != NULL)
+		brk__alloc = *a;
+	else
+		memset(&brk__alloc, 0, sizeof(brk__alloc));
+}
+
+static void *brk__msg_alloc(size_t n)
+{
+	return brk__alloc.alloc != NULL ? brk__alloc.alloc(brk__alloc.ctx, n) : malloc(n);
+}
+
+static void brk__msg_free(void *p)
+{
+	if (brk__alloc.alloc != NULL)
+		brk__alloc.free(brk__alloc.ctx, p);
+	else
+		free(p);
+}
+
 struct brk_msg *brk_msg_new(const struct mqtt_publish *p, const uint8_t *topic,
 			    uint16_t topic_len, uint64_t publisher, uint64_t now)
 {
@@ -36,18 +59,20 @@ struct brk_msg *brk_msg_new(const struct mqtt_publish *p, const uint8_t *topic,
 		errno = EINVAL;
 		return NULL;
 	}
-	struct brk_msg *m = malloc(sizeof(*m) + len);
-	if (m == NULL)
+	struct brk_msg *m = brk__msg_alloc(sizeof(*m) + len);
+	if (m == NULL) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	memset(m, 0, sizeof(*m));
 	if (mqtt_encode(MQTT_V5, &pk, m->buf, len) != len) {
-		free(m);
+		brk__msg_free(m);
 		errno = EINVAL;
 		return NULL;
 	}
 	struct mqtt_packet dec;
 	if (mqtt_decode(MQTT_V5, m->buf, len, &dec) != MQTT_OK) {
-		free(m);
+		brk__msg_free(m);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -75,7 +100,7 @@ void brk_msg_unref(struct brk_msg *m)
 		return;
 	/* Release so that the freeing thread sees every use; acquire on the last drop. */
 	if (__atomic_sub_fetch(&m->refcnt, 1, __ATOMIC_ACQ_REL) == 0)
-		free(m);
+		brk__msg_free(m);
 }
 
 const uint8_t *brk_msg_payload(const struct brk_msg *m, uint32_t *len)

@@ -99,6 +99,7 @@ static void brk__session_rcu_free(struct rcu_head *h)
 static void brk__session_free(struct brk_session *s)
 {
 	struct brk_worker *w = s->w;
+	twheel_del(&w->sess_wheel, &s->tn);
 	if (s->l_prev != NULL)
 		s->l_prev->l_next = s->l_next;
 	else
@@ -376,6 +377,7 @@ void brk_session_detach(struct brk_session *s, bool abnormal)
 			s->will_at = w->now + (uint64_t)s->will_delay * BRK_SEC;
 	}
 	/* Delivery states stay: QoS 1/2 in flight are sent again with DUP on reconnect. */
+	brk_session_timer(s);
 }
 
 void brk_session_destroy_all(struct brk_worker *w)
@@ -392,24 +394,44 @@ void brk_session_destroy_all(struct brk_worker *w)
 	}
 }
 
-void brk_session_tick(struct brk_worker *w)
+/* An OFFLINE session's next deadline: its delayed will, its expiry, and while it holds queued
+ * messages a prune of the expired ones once a second. BRK_NEVER for none. */
+static uint64_t brk__session_deadline(const struct brk_session *s)
 {
-	struct brk_session *s = w->sessions;
-	while (s != NULL) {
-		struct brk_session *next = s->l_next;
-		if (s->state == BRK_S_OFFLINE) {
-			if (s->will != NULL && w->now >= s->will_at)
-				brk_will_publish(s);
-			if (s->expire_at != BRK_NEVER && w->now >= s->expire_at) {
-				if (s->will != NULL)
-					brk_will_publish(s);
-				brk_session_end(s);
-			} else {
-				brk_deliver_expire(s);
-			}
-		}
-		s = next;
+	if (s->state != BRK_S_OFFLINE)
+		return BRK_NEVER;
+	uint64_t at = s->expire_at;
+	if (s->will != NULL && s->will_at < at)
+		at = s->will_at;
+	if (s->queue.head != NULL && s->w->now + BRK_SEC < at)
+		at = s->w->now + BRK_SEC;
+	return at;
+}
+
+void brk_session_timer(struct brk_session *s)
+{
+	uint64_t at = brk__session_deadline(s);
+	if (at == BRK_NEVER)
+		twheel_del(&s->w->sess_wheel, &s->tn);
+	else
+		twheel_add(&s->w->sess_wheel, &s->tn, at);
+}
+
+void brk_session_timer_fire(struct brk_session *s)
+{
+	struct brk_worker *w = s->w;
+	if (s->state != BRK_S_OFFLINE)
+		return;
+	if (s->will != NULL && w->now >= s->will_at)
+		brk_will_publish(s);
+	if (s->expire_at != BRK_NEVER && w->now >= s->expire_at) {
+		if (s->will != NULL)
+			brk_will_publish(s);
+		brk_session_end(s);
+		return;
 	}
+	brk_deliver_expire(s);
+	brk_session_timer(s);
 }
 
 /* ---- the QoS 2 receive set: packet ids whose PUBLISH was delivered, PUBREL pending ---- */

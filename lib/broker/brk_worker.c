@@ -107,6 +107,17 @@ struct brk_worker *brk_worker_create(struct brk_shared *sh, unsigned index,
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* 100 ms ticks; one revolution is 409.6 s (a keep alive of up to 65535 s is checked once
+	 * per revolution until it is near, then on time). */
+	if (twheel_init(&w->conn_wheel, 4096, BRK_SEC / 10, 0) != 0 ||
+	    twheel_init(&w->sess_wheel, 4096, BRK_SEC / 10, 0) != 0) {
+		twheel_fini(&w->conn_wheel);
+		free(w->uid_ht);
+		free(w->hits);
+		free(w);
+		errno = ENOMEM;
+		return NULL;
+	}
 	w->sh = sh;
 	w->index = index;
 	w->ops = *ops;
@@ -131,6 +142,8 @@ void brk_worker_destroy(struct brk_worker *w)
 		free(r);
 	}
 	__atomic_store_n(&w->sh->workers[w->index], NULL, __ATOMIC_RELEASE);
+	twheel_fini(&w->conn_wheel);
+	twheel_fini(&w->sess_wheel);
 	free(w->uid_ht);
 	free(w->hits);
 	free(w);
@@ -267,22 +280,16 @@ void brk_worker_receive(struct brk_worker *w, const struct brk_xmsg *m)
 
 /* ---- time ---- */
 
-static void brk__keepalive_scan(struct brk_worker *w)
+static void brk__conn_fire(struct twheel_node *n, void *arg)
 {
-	struct brk_conn *c = w->conns;
-	while (c != NULL) {
-		struct brk_conn *next = c->next;
-		/* MQTT 3.1.1 3.1.2.10 / 5.0 3.1.2.10: one and a half times the keep alive. */
-		if (c->state == BRK_C_CONNECTED && c->keepalive != 0 &&
-		    w->now - c->last_rx > (uint64_t)c->keepalive * BRK_SEC * 3 / 2) {
-			BRK_CNT(w, keepalive_timeouts, 1);
-			brk_conn_close(c, MQTT_RC_KEEP_ALIVE_TIMEOUT);
-		} else if (c->state == BRK_C_NEW && w->now - c->last_rx > 30 * BRK_SEC) {
-			/* A connection that never sends CONNECT must not hold a slot forever. */
-			brk_conn_close(c, 0);
-		}
-		c = next;
-	}
+	(void)arg;
+	brk_conn_timer_fire(caa_container_of(n, struct brk_conn, tn));
+}
+
+static void brk__sess_fire(struct twheel_node *n, void *arg)
+{
+	(void)arg;
+	brk_session_timer_fire(caa_container_of(n, struct brk_session, tn));
 }
 
 void brk_worker_tick(struct brk_worker *w, uint64_t now_ns)
@@ -290,11 +297,10 @@ void brk_worker_tick(struct brk_worker *w, uint64_t now_ns)
 	w->now = now_ns;
 	if (w->retry_head != NULL)
 		brk__retry(w);
-	if (now_ns >= w->next_sec) {
-		w->next_sec = now_ns + BRK_SEC / 4;
-		brk__keepalive_scan(w);
-		brk_session_tick(w);
-	}
+	/* Deadlines live on timer wheels: a tick costs the slots that came due, not a walk
+	 * over every connection and session. */
+	twheel_advance(&w->conn_wheel, now_ns, brk__conn_fire, w);
+	twheel_advance(&w->sess_wheel, now_ns, brk__sess_fire, w);
 	if (w->index == 0 && w->sh->set.sys_interval != 0 && now_ns >= w->next_sys) {
 		if (w->next_sys != 0)
 			brk_sys_publish(w);

@@ -65,6 +65,7 @@ void conf_defaults(struct tachyon_config *c)
 	snprintf(c->file_prefix, sizeof(c->file_prefix), "tachyon");
 	c->mbufs = 16383;
 	c->max_topic_levels = 128;
+	c->message_pool_mb = 64;
 	snprintf(c->tap_name, sizeof(c->tap_name), "tachyon0");
 	c->tap_kernel_ip = CONF__IP(10, 77, 0, 1);
 	c->ip = CONF__IP(10, 77, 0, 2);

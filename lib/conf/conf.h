@@ -104,6 +104,7 @@ struct tachyon_config {
 	bool allow_zero_length_clientid;     /**< default true */
 	uint32_t max_subscriptions_per_client; /**< Tachyon key, 0 = unlimited (default) */
 	uint32_t max_topic_levels;     /**< Tachyon key, 1..128 (default 128) */
+	uint32_t message_pool_mb;      /**< Tachyon key: message mempools, MiB (default 64) */
 	int log_level;                       /**< 0 error .. 4 debug; default 2 (notice/info) */
 	bool per_listener_settings;          /**< Mosquitto `per_listener_settings`, default
 					      *   false: allow_anonymous, password_file, acl_file,

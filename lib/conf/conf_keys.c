@@ -515,6 +515,10 @@ const struct conf__key conf__keys[] = {
 	  CONF__G(file_prefix), .set = conf__set_file_prefix },
 	{ CONF__INFO("mbufs", INT, G, T, ST, "511..16777215", "mbufs in each worker's pool"),
 	  CONF__G(mbufs), .min = 511, .max = 16777215 },
+	{ CONF__INFO("message_pool_mb", INT, G, T, ST, "0..1048576",
+		     "MiB of message mempools (size classes); larger or overflow messages use the "
+		     "DPDK heap"),
+	  CONF__G(message_pool_mb), .min = 0, .max = 1048576 },
 
 	/* ---- Tachyon: the port ---- */
 	{ CONF__INFO("pci_device", STR, G, T, ST, "a PCI address such as 0000:01:00.0",

@@ -64,6 +64,40 @@ def qos0_burst_fills_send_buffer(t):
     check_all(subs, expected, "QoS 0 burst of 1000 x 1 KiB", pub, topic)
 
 
+@T.check(tachyon_only="message memory is Tachyon's (stats: message_memory)")
+def messages_live_in_message_memory(t):
+    # Messages (and the payloads subscribers' segments point at) come from DPDK memory:
+    # size-class mempools, the heap past the largest class. Retained messages hold theirs
+    # until cleared.
+    import json
+
+    def mem():
+        st = json.loads(t.target.b.ctl("stats", "--json").stdout)["message_memory"]
+        return {c["size"]: c["in_use"] for c in st["classes"]}, st["heap_allocs"]
+
+    base = t.topic()
+    before, heap0 = mem()
+    small, big = bytes(range(64)), bytes(i * 7 % 256 for i in range(100000))
+    sub = t.client(version=5)
+    sub.subscribe([(base + "/#", 1)])
+    pub = t.client(version=4)
+    t.retain_cleanup(base + "/small")
+    t.retain_cleanup(base + "/big")
+    pub.publish(base + "/small", small, qos=1, retain=True)
+    pub.publish(base + "/big", big, qos=1, retain=True)
+    got = {p.topic: p.payload for p in (sub.expect_publish(None), sub.expect_publish(None))}
+    check(got == {base + "/small": small, base + "/big": big}, "payloads changed on the way")
+    held, heap1 = mem()
+    check(held[768] >= before[768] + 1, f"a 64-byte retained message in the 768 class: "
+                                        f"{before} -> {held}")
+    check(heap1 >= heap0 + 1, f"a 100 kB message from the heap: heap_allocs {heap0} -> {heap1}")
+    pub.publish(base + "/small", b"", qos=1, retain=True)
+    pub.publish(base + "/big", b"", qos=1, retain=True)
+    sub.collect(0.5)
+    after, _ = mem()
+    check(after[768] <= held[768] - 1, f"clearing the retained message frees it: {held} -> {after}")
+
+
 @T.check()
 def fanout_wildcards(t):
     base = t.topic()
