@@ -211,6 +211,8 @@ enum dp__wake { DP__WAKE_SLEEP = 0, DP__WAKE_QUEUE_FD, DP__WAKE_RTE_EPOLL };
 struct dp__idle {
 	enum dp__wake mode;
 	int epfd;                     /* DP__WAKE_QUEUE_FD: our epoll instance */
+	bool wake_reg;                /* DP__WAKE_RTE_EPOLL: wake_fd is in the per-thread epoll */
+	struct rte_epoll_event wake_ev; /* its registration (DPDK keeps a pointer to it) */
 };
 
 static const char *dp__wake_name(enum dp__wake m)
@@ -226,6 +228,7 @@ static void dp__idle_setup(struct dp_worker *w, struct dp__idle *idl)
 {
 	idl->mode = DP__WAKE_SLEEP;
 	idl->epfd = -1;
+	idl->wake_reg = false;
 	if (!w->rx_intr)
 		return;
 	int rc = rte_eth_dev_rx_intr_enable(w->port_id, w->queue_id);
@@ -233,8 +236,22 @@ static void dp__idle_setup(struct dp_worker *w, struct dp__idle *idl)
 		rte_eth_dev_rx_intr_disable(w->port_id, w->queue_id);
 		rc = rte_eth_dev_rx_intr_ctl_q(w->port_id, w->queue_id, RTE_EPOLL_PER_THREAD,
 					       RTE_INTR_EVENT_ADD, NULL);
-		if (rc == 0)
-			idl->mode = DP__WAKE_RTE_EPOLL;
+		if (rc != 0)
+			return;
+		idl->mode = DP__WAKE_RTE_EPOLL;
+		/* Other workers' knocks (dp_worker_wake) wake this sleep too: the eventfd joins
+		 * DPDK's per-thread epoll, level-triggered (read back after each wake-up). */
+		if (w->wake_fd >= 0) {
+			memset(&idl->wake_ev, 0, sizeof(idl->wake_ev));
+			idl->wake_ev.epdata.event = EPOLLIN;
+			if (rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_ADD, w->wake_fd,
+					  &idl->wake_ev) == 0)
+				idl->wake_reg = true;
+			else
+				TLOG_NOTICE("worker", "worker %u: cannot add the wake-up eventfd to the "
+					    "rx interrupt epoll: other workers' messages wait up to "
+					    "%d ms", w->index, DP_MAX_SLEEP_MS);
+		}
 		return;
 	}
 	int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(w->port_id, w->queue_id);
@@ -261,9 +278,13 @@ static void dp__idle_setup(struct dp_worker *w, struct dp__idle *idl)
 
 static void dp__idle_teardown(struct dp_worker *w, struct dp__idle *idl)
 {
-	if (idl->mode == DP__WAKE_RTE_EPOLL)
+	if (idl->mode == DP__WAKE_RTE_EPOLL) {
+		if (idl->wake_reg)
+			rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_DEL, w->wake_fd, &idl->wake_ev);
+		idl->wake_reg = false;
 		rte_eth_dev_rx_intr_ctl_q(w->port_id, w->queue_id, RTE_EPOLL_PER_THREAD,
 					  RTE_INTR_EVENT_DEL, NULL);
+	}
 	if (idl->epfd >= 0)
 		close(idl->epfd);
 	idl->epfd = -1;
@@ -319,10 +340,27 @@ static bool dp__idle_wait(struct dp_worker *w, struct dp__idle *idl)
 			rte_eth_dev_rx_intr_disable(w->port_id, w->queue_id);
 			return true;
 		}
+		if (idl->wake_reg) {
+			/* The same Dekker handshake with dp_worker_wake() as above. */
+			__atomic_store_n(&w->sleeping, true, __ATOMIC_SEQ_CST);
+			if (w->app_busy != NULL && w->app_busy(w->app_ctx)) {
+				__atomic_store_n(&w->sleeping, false, __ATOMIC_SEQ_CST);
+				rte_eth_dev_rx_intr_disable(w->port_id, w->queue_id);
+				return true;
+			}
+		}
 		struct rte_epoll_event ev[4];
 		n = rte_epoll_wait_interruptible(RTE_EPOLL_PER_THREAD, ev, RTE_DIM(ev),
 						 (int)timeout_ms);
+		__atomic_store_n(&w->sleeping, false, __ATOMIC_RELAXED);
 		rte_eth_dev_rx_intr_disable(w->port_id, w->queue_id);
+		for (int i = 0; i < n; i++) {
+			if (idl->wake_reg && ev[i].fd == w->wake_fd) {
+				uint64_t v;
+				ssize_t r = read(w->wake_fd, &v, sizeof(v));
+				(void)r;
+			}
+		}
 	}
 	if (n > 0)
 		w->cnt.wakeups_rx++;
