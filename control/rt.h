@@ -41,6 +41,9 @@ struct mgmt_req;
 /** `stats` (stats.c): per-worker loop/net/L4 counters, per-port DPDK stats, totals. */
 int rt_cmd_stats(struct mgmt_req *req);
 
+/** `tls-reload` (rt_tls.c): new TLS contexts from the listeners' files. */
+int rt_cmd_tls_reload(struct mgmt_req *req);
+
 /** Seconds since start (monotonic). */
 double rt_uptime_s(const struct rt *rt);
 

@@ -26,6 +26,7 @@
 #include "conf/conf.h"
 #include "dp_mqtt.h"
 #include "dp_msgmem.h"
+#include "dp_tls.h"
 #include "dp_worker.h"
 #include "mqtt/mqtt.h"
 #include "tcp/tcp.h"
@@ -69,11 +70,14 @@ struct dp__mconn {
 	bool draining;                   /* closed by the broker, FIN sent, reading to the end */
 	struct dp__mconn *snext;         /* starved list */
 	uint64_t drain_since;
+	struct dp_tls *tls;              /* TLS listener: the session (NULL: plain MQTT) */
+	bool tls_identity;               /* the certificate's CN is the username */
 };
 
 struct dp__listener {
 	struct dp_mqtt *m;
 	struct brk_listener bl;
+	struct dp_tls_ctx *tls;          /* NULL: plain */
 };
 
 struct dp_mqtt {
@@ -90,6 +94,7 @@ struct dp_mqtt {
 	uint32_t avail_est;              /* see dp__send */
 	uint64_t next_scan;
 	uint64_t conns_cur;
+	uint8_t *tls_scratch;            /* one TLS record of plaintext, to seal head + payload */
 };
 
 /* Process-wide: the broker's shared state and every worker's inbox. */
@@ -98,6 +103,10 @@ static struct dp_mqtt *dp__all[BRK_MAX_WORKERS];
 static unsigned dp__n, dp__live;
 static bool dp__stopping;
 static uint64_t dp__starved;     /* sends that found the pool short (tx_pool_starved) */
+static struct dp_tls_ctx *dp__tls_ctx[CONF_MAX_LISTENERS]; /* per TLS listener, shared */
+static const struct tachyon_config *dp__cfg;                /* for dp_mqtt_tls_reload */
+#define DP__TLS_SCRATCH 16384u
+#define DP__TLS_CIPHER_MAX 65536u  /* ciphertext handed to OpenSSL ahead of decryption */
 
 static const struct brk_conn_ops dp__ops;
 
@@ -178,6 +187,101 @@ static int dp__starve(struct dp__mconn *mc)
 	return -ENOBUFS;
 }
 
+/* ---- TLS: the records OpenSSL sealed go out as copies; received ones are opened into the
+ * session's plaintext buffer and framed from there (dp_tls.c does the OpenSSL side) ---- */
+
+/* Put the session's pending ciphertext on the wire, as much as TCP and the pool allow.
+ * @return 0 (all out), -ENOBUFS (some left: writable() or the starved retry calls again),
+ * -EPIPE (the connection is gone). */
+static int dp__tls_flush(struct dp__mconn *mc)
+{
+	size_t pend = dp_tls_out_pending(mc->tls);
+	if (pend == 0)
+		return 0;
+	if (mc->tc == NULL)
+		return -EPIPE;
+	if (!tcp_want_writable(mc->tc))
+		return -ENOBUFS;
+	struct rte_mempool *pool = mc->m->w->pool;
+	uint32_t room = 2048; /* an mbuf's data room after its headroom */
+	uint32_t need = (uint32_t)((pend + room - 1) / room);
+	uint32_t can = mc->m->avail_est > mc->m->reserve ? mc->m->avail_est - mc->m->reserve : 0;
+	if (need > can)
+		need = can;
+	if (need > 512)
+		need = 512; /* ~1 MiB per call; the rest on the next writable() */
+	if (need == 0)
+		return dp__starve(mc);
+	struct rte_mbuf *bufs[512];
+	if (rte_pktmbuf_alloc_bulk(pool, bufs, need) != 0)
+		return dp__starve(mc);
+	mc->m->avail_est -= need;
+	struct rte_mbuf *head = NULL, *tail = NULL;
+	for (uint32_t i = 0; i < need; i++) {
+		struct rte_mbuf *b = bufs[i];
+		size_t n = dp_tls_out_read(mc->tls, rte_pktmbuf_mtod(b, uint8_t *),
+					   RTE_MIN((size_t)rte_pktmbuf_tailroom(b), (size_t)room));
+		if (n == 0) {
+			rte_pktmbuf_free(b);
+			continue;
+		}
+		b->data_len = (uint16_t)n;
+		b->pkt_len = (uint32_t)n;
+		if (head == NULL) {
+			head = tail = b;
+		} else {
+			tail->next = b;
+			tail = b;
+			head->nb_segs++;
+			head->pkt_len += (uint32_t)n;
+		}
+	}
+	if (head != NULL && tcp_send(mc->tc, head) != 0) {
+		/* Sealed records lost: the stream cannot go on. */
+		rte_pktmbuf_free(head);
+		tcp_abort(mc->tc);
+		return -EPIPE;
+	}
+	if (dp_tls_out_pending(mc->tls) > 0)
+		return dp__starve(mc);
+	return 0;
+}
+
+static int dp__tls_send(struct dp__mconn *mc, const uint8_t *hd, uint32_t hlen,
+			struct brk_msg *msg)
+{
+	/* Sealed but unsent records first: while they wait, the broker holds its packets. */
+	if (dp_tls_out_pending(mc->tls) > 0) {
+		int rc = dp__tls_flush(mc);
+		if (rc != 0)
+			return rc == -EPIPE ? -EPIPE : -ENOBUFS;
+	}
+	if (!tcp_want_writable(mc->tc))
+		return -ENOBUFS;
+	uint32_t plen = 0;
+	const uint8_t *pay = msg != NULL ? brk_msg_payload(msg, &plen) : NULL;
+	uint32_t need = (hlen + plen) / 2048 + 2;
+	if (mc->m->avail_est < mc->m->reserve + need)
+		return dp__starve(mc);
+	int rc;
+	uint8_t *sc = mc->m->tls_scratch;
+	if (sc != NULL && (uint64_t)hlen + plen <= DP__TLS_SCRATCH) {
+		/* One record for head and payload: the payload is copied into it anyway. */
+		memcpy(sc, hd, hlen);
+		if (plen > 0)
+			memcpy(sc + hlen, pay, plen);
+		rc = dp_tls_write(mc->tls, sc, hlen + plen);
+	} else {
+		rc = dp_tls_write(mc->tls, hd, hlen);
+		if (rc == 0 && plen > 0)
+			rc = dp_tls_write(mc->tls, pay, plen);
+	}
+	if (rc != 0)
+		return -EPIPE;
+	rc = dp__tls_flush(mc);
+	return rc == -EPIPE ? -EPIPE : 0; /* sealed: what is left goes out on writable() */
+}
+
 static int dp__send(void *tctx, const uint8_t *hd, uint32_t hlen, struct brk_msg *msg)
 {
 	struct dp__mconn *mc = tctx;
@@ -185,6 +289,8 @@ static int dp__send(void *tctx, const uint8_t *hd, uint32_t hlen, struct brk_msg
 		return -EPIPE;
 	/* Full: arm writable() (brk_out holds the packet and flushes on brk_conn_writable). A
 	 * bare -ENOBUFS here without arming it left QoS 0 subscribers stalled for good. */
+	if (mc->tls != NULL)
+		return dp__tls_send(mc, hd, hlen, msg);
 	if (!tcp_want_writable(mc->tc))
 		return -ENOBUFS;
 	struct rte_mempool *pool = mc->m->w->pool;
@@ -282,6 +388,7 @@ static void dp__mconn_free(struct dp__mconn *mc)
 	}
 	rte_pktmbuf_free(mc->rx);
 	free(mc->part);
+	dp_tls_free(mc->tls);
 	m->conns_cur--;
 	free(mc);
 }
@@ -299,6 +406,10 @@ static void dp__close(void *tctx)
 {
 	struct dp__mconn *mc = tctx;
 	mc->bc = NULL;
+	if (mc->tls != NULL && mc->tc != NULL && !dp__stopping) {
+		dp_tls_shutdown(mc->tls); /* close_notify ahead of our FIN */
+		dp__tls_flush(mc);
+	}
 	if (mc->tc != NULL && !dp__stopping && tcp_shutdown(mc->tc) == 0) {
 		mc->draining = true;
 		mc->paused = false;
@@ -350,6 +461,21 @@ static bool dp__packet(struct dp__mconn *mc, const uint8_t *p, uint32_t len)
 		uint8_t v = mc->version ? mc->version : pkt.connect.version;
 		brk_conn_bad_input(mc->bc, (uint8_t)rc, v);
 		return false;
+	}
+	if (pkt.type == MQTT_CONNECT && mc->tls_identity) {
+		/* use_identity_as_username: the verified certificate's CN replaces whatever the
+		 * client put in the CONNECT (Mosquitto's rule); no certificate, no entry. */
+		const char *cn = dp_tls_peer_cn(mc->tls);
+		if (cn == NULL) {
+			brk_conn_bad_input(mc->bc, MQTT_RC_NOT_AUTHORIZED, pkt.connect.version);
+			return false;
+		}
+		pkt.connect.has_username = true;
+		pkt.connect.username.p = (const uint8_t *)cn;
+		pkt.connect.username.len = (uint16_t)strlen(cn);
+		pkt.connect.has_password = false;
+		pkt.connect.password.p = NULL;
+		pkt.connect.password.len = 0;
 	}
 	if (pkt.type == MQTT_CONNECT)
 		mc->version = pkt.connect.version;
@@ -437,11 +563,75 @@ static uint32_t dp__feed_bytes(struct dp__mconn *mc, const uint8_t *p, uint32_t 
 	return used;
 }
 
+/* TLS: hand ciphertext to OpenSSL (at most DP__TLS_CIPHER_MAX ahead, so a paused
+ * connection's window still closes), run the handshake, frame the plaintext. A failed
+ * handshake or a bad record ends the connection (the alert goes out first); the peer's
+ * close_notify is its end of stream. */
+static void dp__tls_feed(struct dp__mconn *mc)
+{
+	for (;;) {
+		while (mc->rx != NULL && dp_tls_cipher_pending(mc->tls) < DP__TLS_CIPHER_MAX) {
+			struct rte_mbuf *seg = mc->rx;
+			uint32_t len = seg->data_len - mc->rx_off;
+			if (dp_tls_put_cipher(mc->tls, rte_pktmbuf_mtod_offset(seg, const uint8_t *,
+									       mc->rx_off), len) != 0)
+				break;
+			mc->consumed += len;
+			mc->rx = seg->next;
+			if (mc->rx == NULL)
+				mc->rx_tail = NULL;
+			seg->next = NULL;
+			seg->nb_segs = 1;
+			rte_pktmbuf_free_seg(seg);
+			mc->rx_off = 0;
+		}
+		enum dp_tls_state st = dp_tls_step(mc->tls);
+		dp__tls_flush(mc); /* handshake messages, alerts, tickets */
+		if (st == DP_TLS_FAILED) {
+			uint32_t ip = 0;
+			uint16_t port = 0;
+			if (mc->tc != NULL)
+				tcp_conn_tuple(mc->tc, NULL, NULL, &ip, &port);
+			TLOG_INFO("mqtt", "TLS from %u.%u.%u.%u:%u failed: %s", ip >> 24,
+				  (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, port,
+				  dp_tls_error(mc->tls));
+			if (mc->bc != NULL)
+				brk_conn_lost(mc->bc);
+			mc->bc = NULL;
+			if (mc->tc != NULL)
+				tcp_close(mc->tc);
+			mc->tc = NULL;
+			mc->dead = true;
+			return;
+		}
+		if (st == DP_TLS_CLOSED) {
+			mc->fin = true;
+			rte_pktmbuf_free(mc->rx);
+			mc->rx = mc->rx_tail = NULL;
+			mc->rx_off = 0;
+			return;
+		}
+		uint32_t n;
+		const uint8_t *p = dp_tls_plain(mc->tls, &n);
+		if (n == 0) {
+			if (mc->rx == NULL || st == DP_TLS_HANDSHAKE)
+				return;
+			continue;
+		}
+		uint32_t used = dp__feed_bytes(mc, p, n);
+		dp_tls_plain_consume(mc->tls, used);
+		if (mc->paused || mc->dead || mc->bc == NULL)
+			return;
+	}
+}
+
 /* Feed the received segments until they are used up or the broker pauses us. */
 static void dp__feed(struct dp__mconn *mc)
 {
 	mc->in_feed = true;
-	while (mc->rx != NULL && !mc->paused && !mc->dead && mc->bc != NULL) {
+	if (mc->tls != NULL && !mc->paused && !mc->dead && mc->bc != NULL)
+		dp__tls_feed(mc);
+	while (mc->tls == NULL && mc->rx != NULL && !mc->paused && !mc->dead && mc->bc != NULL) {
 		struct rte_mbuf *seg = mc->rx;
 		uint32_t len = seg->data_len - mc->rx_off;
 		const uint8_t *p = rte_pktmbuf_mtod_offset(seg, const uint8_t *, mc->rx_off);
@@ -504,8 +694,17 @@ static int dp__accepted(void *arg, struct tcp_conn *c)
 		return -ENOMEM;
 	mc->m = m;
 	mc->tc = c;
+	if (l->tls != NULL) {
+		mc->tls = dp_tls_new(l->tls);
+		mc->tls_identity = dp_tls_ctx_identity_user(l->tls);
+		if (mc->tls == NULL) {
+			free(mc);
+			return -ENOMEM;
+		}
+	}
 	mc->bc = brk_conn_open(m->bw, &dp__ops, mc, &l->bl, m->w->now_ns);
 	if (mc->bc == NULL) {
+		dp_tls_free(mc->tls);
 		free(mc);
 		return -ENOMEM;
 	}
@@ -540,6 +739,8 @@ static void dp__writable(void *arg, struct tcp_conn *c)
 {
 	(void)c;
 	struct dp__mconn *mc = arg;
+	if (mc->tls != NULL && dp__tls_flush(mc) != 0)
+		return; /* sealed records still wait: the broker's packets wait behind them */
 	if (mc->bc != NULL)
 		brk_conn_writable(mc->bc);
 }
@@ -588,6 +789,8 @@ void dp_mqtt_poll(void *ctx, uint64_t now_ns)
 			struct dp__mconn *mc = m->starved;
 			m->starved = mc->snext;
 			mc->starved = false;
+			if (mc->tls != NULL && dp__tls_flush(mc) != 0)
+				continue;
 			if (mc->bc != NULL)
 				brk_conn_writable(mc->bc);
 		}
@@ -618,6 +821,18 @@ int dp_mqtt_attach(struct dp_worker *w, struct tcp_stack *stack,
 		int mrc = dp_msgmem_init(cfg->message_pool_mb, cfg->mbufs * cfg->workers);
 		if (mrc != 0)
 			return mrc;
+		/* One OpenSSL context per TLS listener, shared by the workers. */
+		for (unsigned i = 0; i < cfg->n_listeners && i < CONF_MAX_LISTENERS; i++) {
+			if (!cfg->listeners[i].tls || dp__tls_ctx[i] != NULL)
+				continue;
+			char err[256];
+			dp__tls_ctx[i] = dp_tls_ctx_create(&cfg->listeners[i], err, sizeof(err));
+			if (dp__tls_ctx[i] == NULL) {
+				TLOG_ERR("mqtt", "listener %u: TLS: %s", cfg->listeners[i].port, err);
+				return -EINVAL;
+			}
+		}
+		dp__cfg = cfg;
 		dp__sh = brk_shared_create(cfg, cfg->workers, dp_clock_ns());
 		if (dp__sh == NULL)
 			return -errno;
@@ -630,6 +845,9 @@ int dp_mqtt_attach(struct dp_worker *w, struct tcp_stack *stack,
 	m->w = w;
 	m->stack = stack;
 	m->max_packet = cfg->max_packet_size;
+	for (unsigned i = 0; i < cfg->n_listeners && i < CONF_MAX_LISTENERS; i++)
+		if (cfg->listeners[i].tls && m->tls_scratch == NULL)
+			m->tls_scratch = malloc(DP__TLS_SCRATCH);
 	m->reserve = w->pool->size / 8 > DP__RESERVE_MIN ? w->pool->size / 8 : DP__RESERVE_MIN;
 	m->avail_est = rte_mempool_avail_count(w->pool);
 	char name[RTE_RING_NAMESIZE];
@@ -660,12 +878,7 @@ int dp_mqtt_attach(struct dp_worker *w, struct tcp_stack *stack,
 		l->bl.allow_zero_length_clientid = cl->allow_zero_length_clientid >= 0
 							   ? cl->allow_zero_length_clientid != 0
 							   : cfg->allow_zero_length_clientid;
-		if (cl->tls) {
-			/* TLS on the userspace stack is a later issue: refuse to pretend. */
-			TLOG_WARN("mqtt", "listener %u: TLS is not available yet; not listening",
-				  cl->port);
-			continue;
-		}
+		l->tls = cl->tls ? dp__tls_ctx[i] : NULL;
 		int rc = tcp_listen(stack, cl->bind_ip, cl->port, &m->cb, l);
 		if (rc != 0) {
 			TLOG_ERR("mqtt", "worker %u: cannot listen on port %u: %s", w->index,
@@ -720,6 +933,7 @@ void dp_mqtt_stats_json(struct dp_mqtt *m, struct json_writer *jw)
 	json_kv_u64(jw, "tx_pool_starved", __atomic_load_n(&dp__starved, __ATOMIC_RELAXED));
 	json_obj_end(jw);
 	dp_msgmem_stats_json(jw);
+	dp_tls_stats_json(jw);
 }
 
 /* The last worker to go takes the broker down: connections are dropped (wills would
@@ -766,11 +980,39 @@ void dp_mqtt_destroy(struct dp_mqtt *m)
 			continue;
 		brk_worker_destroy(x->bw);
 		rte_ring_free(x->inbox);
+		free(x->tls_scratch);
 		free(x);
 		dp__all[i] = NULL;
 	}
 	brk_shared_destroy(dp__sh);
 	dp__sh = NULL;
+	for (unsigned i = 0; i < CONF_MAX_LISTENERS; i++) {
+		dp_tls_ctx_destroy(dp__tls_ctx[i]); /* every connection (SSL) is freed above */
+		dp__tls_ctx[i] = NULL;
+	}
+	dp__cfg = NULL;
 	rcu_barrier();
 	rcu_unregister_thread();
+}
+
+int dp_mqtt_tls_reload(char *err, size_t errlen)
+{
+	if (dp__cfg == NULL) {
+		snprintf(err, errlen, "the broker is not running");
+		return -1;
+	}
+	int done = 0;
+	for (unsigned i = 0; i < dp__cfg->n_listeners && i < CONF_MAX_LISTENERS; i++) {
+		if (dp__tls_ctx[i] == NULL)
+			continue;
+		char e[256];
+		if (dp_tls_ctx_reload(dp__tls_ctx[i], &dp__cfg->listeners[i], e, sizeof(e)) != 0) {
+			snprintf(err, errlen, "listener %u: %s", dp__cfg->listeners[i].port, e);
+			return -1;
+		}
+		TLOG_NOTICE("mqtt", "listener %u: TLS certificate, key and CA reloaded",
+			    dp__cfg->listeners[i].port);
+		done++;
+	}
+	return done;
 }

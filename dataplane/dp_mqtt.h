@@ -20,6 +20,7 @@
 #define TACHYON_DP_MQTT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct dp_worker;
@@ -49,6 +50,15 @@ void dp_mqtt_stop(void *ctx, bool final);
 
 /** Append the broker's counters ("mqtt": {...}) to a worker's stats entry (any thread). */
 void dp_mqtt_stats_json(struct dp_mqtt *m, struct json_writer *jw);
+
+/**
+ * Re-read every TLS listener's certificate, key and CA files (paths from the running
+ * configuration) into new contexts: new connections use them, open ones keep theirs. Main
+ * lcore, while the workers run (waits for an RCU grace period). The first failure stops
+ * and is reported; listeners before it are reloaded.
+ * @return the number of TLS listeners reloaded, or -1 with a message in @p err.
+ */
+int dp_mqtt_tls_reload(char *err, size_t errlen);
 
 /**
  * Tear down worker @p m's MQTT state; the worker has stopped. Call before the TCP stack

@@ -244,6 +244,8 @@ static const struct ctl_cmd ctl__cmds[] = {
 	{ "stats", "stats [--all]", "per-worker counters and port statistics (--all: "
 	  "include zero counters)", ctl__print_stats },
 	{ "shutdown", "shutdown", "stop the broker (like SIGTERM)", ctl__print_message },
+	{ "tls-reload", "tls-reload", "re-read TLS certificates, keys and CA files (open "
+	  "connections keep theirs)", ctl__print_message },
 	{ "help", "help", "list the commands the broker itself accepts", ctl__print_help },
 };
 
