@@ -20,6 +20,7 @@
 #define TACHYON_DP_MQTT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct dp_worker;
@@ -27,6 +28,7 @@ struct dp_mqtt;
 struct tcp_stack;
 struct tachyon_config;
 struct json_writer;
+struct brk_shared;
 
 /**
  * Set up MQTT on worker @p w's TCP stack: tcp_listen() on every configured listener, the
@@ -49,6 +51,30 @@ void dp_mqtt_stop(void *ctx, bool final);
 
 /** Append the broker's counters ("mqtt": {...}) to a worker's stats entry (any thread). */
 void dp_mqtt_stats_json(struct dp_mqtt *m, struct json_writer *jw);
+
+/**
+ * Post a control request (struct dp_ctl_req, see dp_ctl.h) to worker @p worker's inbox and
+ * wake it. Any thread (the inbox is multi-producer).
+ * @return 0, -ENOBUFS (inbox full), -EINVAL (no such worker).
+ */
+int dp_mqtt_post_ctl(unsigned worker, void *req);
+
+/** "a.b.c.d:port" of the peer of a broker connection's transport context. Worker lcore.
+ *  @return 0, or -ENOTCONN. */
+int dp_mqtt_peer(void *tctx, char *buf, size_t len);
+
+/** The broker's process-wide state (NULL before the first attach). */
+struct brk_shared *dp_mqtt_shared(void);
+
+/**
+ * Push the run-time-changeable settings of @p cfg to the running broker: its shared
+ * settings (brk_shared_apply_settings) and every worker's framing bound (max_packet_size).
+ * Atomic stores; control core.
+ */
+void dp_mqtt_apply_settings(const struct tachyon_config *cfg);
+
+/** Messages waiting in the worker's inbox ring, and its capacity (any thread). */
+void dp_mqtt_inbox_depth(const struct dp_mqtt *m, unsigned *count, unsigned *capacity);
 
 /**
  * Tear down worker @p m's MQTT state; the worker has stopped. Call before the TCP stack
