@@ -33,7 +33,7 @@ struct rt {
 	struct mgmt *mgmt;
 };
 
-/** The management commands of this issue: help, status, stats, shutdown (ctx = struct rt). */
+/** The management command table (ctx = struct rt). */
 extern const struct mgmt_cmd rt_cmds[];
 
 struct mgmt_req;
@@ -43,6 +43,19 @@ int rt_cmd_stats(struct mgmt_req *req);
 
 /** `tls-reload` (rt_tls.c): new TLS contexts from the listeners' files. */
 int rt_cmd_tls_reload(struct mgmt_req *req);
+
+/* Operations commands (rt_ops.c): state owned by the workers, asked through dp_ctl
+ * requests with a bounded wait; configuration changes at run time. */
+int rt_cmd_clients(struct mgmt_req *req);
+int rt_cmd_client(struct mgmt_req *req);
+int rt_cmd_kick(struct mgmt_req *req);
+int rt_cmd_sessions(struct mgmt_req *req);
+int rt_cmd_subscriptions(struct mgmt_req *req);
+int rt_cmd_retained(struct mgmt_req *req);
+int rt_cmd_publish(struct mgmt_req *req);
+int rt_cmd_config(struct mgmt_req *req);
+int rt_cmd_reload(struct mgmt_req *req);
+int rt_cmd_log(struct mgmt_req *req);
 
 /** Seconds since start (monotonic). */
 double rt_uptime_s(const struct rt *rt);

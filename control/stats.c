@@ -5,6 +5,8 @@
  * (rte_eth_stats_get), the workers' mbuf pools, and totals over the workers. Worker counters are read with relaxed
  * loads while the workers run (see net.h): each value is exact, the set is not one instant.
  */
+#include <stdio.h>
+
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
 
@@ -112,6 +114,25 @@ int rt_cmd_stats(struct mgmt_req *req)
 		json_kv_u64(w, "size", mp->size);
 		json_kv_u64(w, "in_use", rte_mempool_in_use_count(mp));
 		json_kv_u64(w, "available", rte_mempool_avail_count(mp));
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+
+	/* Each worker's inbox ring (fan-out, takeovers and control requests to it): its depth
+	 * is the backlog a slow worker builds up. */
+	json_key(w, "rings");
+	json_arr_begin(w);
+	for (unsigned i = 0; i < rt->n_workers; i++) {
+		if (rt->workers[i].mqtt == NULL)
+			continue;
+		unsigned cnt, cap;
+		char name[32];
+		dp_mqtt_inbox_depth(rt->workers[i].mqtt, &cnt, &cap);
+		snprintf(name, sizeof(name), "w%u.inbox", i);
+		json_obj_begin(w);
+		json_kv_str(w, "name", name);
+		json_kv_u64(w, "count", cnt);
+		json_kv_u64(w, "capacity", cap);
 		json_obj_end(w);
 	}
 	json_arr_end(w);

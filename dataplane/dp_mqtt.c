@@ -24,6 +24,7 @@
 
 #include "broker/brk.h"
 #include "conf/conf.h"
+#include "dp_ctl.h"
 #include "dp_mqtt.h"
 #include "dp_msgmem.h"
 #include "dp_tls.h"
@@ -122,6 +123,61 @@ static int dp__post(void *ctx, unsigned to, const struct brk_xmsg *msg)
 		return -ENOBUFS;
 	dp_worker_wake(dp__all[to]->w);
 	return 0;
+}
+
+int dp_mqtt_post_ctl(unsigned worker, void *req)
+{
+	struct brk_xmsg x;
+	memset(&x, 0, sizeof(x));
+	x.type = BRK_X_CTL;
+	x.from = UINT16_MAX; /* the control core */
+	x.ctl = req;
+	return dp__post(NULL, worker, &x);
+}
+
+/* One inbox message: control requests are the runtime's, the rest the broker's. */
+static void dp__inbox_msg(struct dp_mqtt *m, const struct brk_xmsg *x)
+{
+	if (x->type == BRK_X_CTL)
+		dp_ctl_handle(x->ctl, m->bw, m->w->index);
+	else
+		brk_worker_receive(m->bw, x);
+}
+
+int dp_mqtt_peer(void *tctx, char *buf, size_t len)
+{
+	const struct dp__mconn *mc = tctx;
+	if (mc == NULL || mc->tc == NULL)
+		return -ENOTCONN;
+	uint32_t lip, rip;
+	uint16_t lport, rport;
+	tcp_conn_tuple(mc->tc, &lip, &lport, &rip, &rport);
+	snprintf(buf, len, "%u.%u.%u.%u:%u", rip >> 24, (rip >> 16) & 255, (rip >> 8) & 255,
+		 rip & 255, rport);
+	return 0;
+}
+
+struct brk_shared *dp_mqtt_shared(void)
+{
+	return dp__sh;
+}
+
+void dp_mqtt_apply_settings(const struct tachyon_config *cfg)
+{
+	if (dp__sh == NULL)
+		return;
+	brk_shared_apply_settings(dp__sh, cfg);
+	/* The framing bound: packets over it are refused before the broker sees them. */
+	for (unsigned i = 0; i < dp__n; i++)
+		if (dp__all[i] != NULL)
+			__atomic_store_n(&dp__all[i]->max_packet, cfg->max_packet_size,
+					 __ATOMIC_RELAXED);
+}
+
+void dp_mqtt_inbox_depth(const struct dp_mqtt *m, unsigned *count, unsigned *capacity)
+{
+	*count = rte_ring_count(m->inbox);
+	*capacity = rte_ring_get_capacity(m->inbox);
 }
 
 static bool dp__busy(void *ctx)
@@ -500,7 +556,7 @@ static uint32_t dp__feed_bytes(struct dp__mconn *mc, const uint8_t *p, uint32_t 
 			return len;
 		}
 		if (mc->part_have == 0) {
-			int rc = mqtt_frame(q, avail, mc->m->max_packet, &f);
+			int rc = mqtt_frame(q, avail, __atomic_load_n(&mc->m->max_packet, __ATOMIC_RELAXED), &f);
 			if (rc == MQTT_OK) {
 				used += f.total_len;
 				if (!dp__packet(mc, q, f.total_len))
@@ -527,7 +583,8 @@ static uint32_t dp__feed_bytes(struct dp__mconn *mc, const uint8_t *p, uint32_t 
 			continue;
 		}
 		/* Here a partial packet is buffered. */
-		int rc = mqtt_frame(mc->part, mc->part_have, mc->m->max_packet, &f);
+		int rc = mqtt_frame(mc->part, mc->part_have,
+				 __atomic_load_n(&mc->m->max_packet, __ATOMIC_RELAXED), &f);
 		if (rc != MQTT_NEED_MORE && rc != MQTT_OK) {
 			brk_conn_bad_input(mc->bc, (uint8_t)rc, mc->version);
 			return len;
@@ -771,7 +828,7 @@ void dp_mqtt_poll(void *ctx, uint64_t now_ns)
 		n = rte_ring_sc_dequeue_burst_elem(m->inbox, msgs, sizeof(msgs[0]), RTE_DIM(msgs),
 						   NULL);
 		for (unsigned i = 0; i < n; i++)
-			brk_worker_receive(m->bw, &msgs[i]);
+			dp__inbox_msg(m, &msgs[i]);
 	} while (n == RTE_DIM(msgs));
 	while (m->ready != NULL) {
 		struct dp__mconn *mc = m->ready;
@@ -924,13 +981,46 @@ void dp_mqtt_stats_json(struct dp_mqtt *m, struct json_writer *jw)
 #define F(name) json_kv_u64(jw, #name, k.name)
 	F(clients_connected); F(clients_total); F(clients_maximum); F(connects);
 	F(connects_refused);
-	F(takeovers); F(msgs_received); F(msgs_sent); F(bytes_received); F(bytes_sent);
+	F(takeovers); F(bytes_received); F(bytes_sent);
 	F(pub_dropped); F(subscriptions); F(retained); F(wills_sent); F(lim_connections);
 	F(lim_packet_size); F(lim_inflight); F(lim_queued); F(lim_topic_levels);
 	F(lim_subscriptions); F(protocol_errors); F(keepalive_timeouts); F(expired);
 	F(xmsg_drops);
 #undef F
 	json_kv_u64(jw, "tx_pool_starved", __atomic_load_n(&dp__starved, __ATOMIC_RELAXED));
+	/* docs/operations.md's schema: breakdowns as objects, the histogram in integer ns
+	 * with cumulative buckets (upper bounds 2^k us; the last one +Inf). */
+	static const char *const qn[3] = { "qos0", "qos1", "qos2" };
+	json_key(jw, "msgs_received");
+	json_obj_begin(jw);
+	for (unsigned q = 0; q < 3; q++)
+		json_kv_u64(jw, qn[q], k.msgs_received_qos[q]);
+	json_obj_end(jw);
+	json_key(jw, "msgs_sent");
+	json_obj_begin(jw);
+	for (unsigned q = 0; q < 3; q++)
+		json_kv_u64(jw, qn[q], k.msgs_sent_qos[q]);
+	json_obj_end(jw);
+	json_key(jw, "latency_histogram");
+	json_obj_begin(jw);
+	json_kv_str(jw, "unit", "ns");
+	json_key(jw, "buckets");
+	json_arr_begin(jw);
+	uint64_t cum = 0;
+	for (unsigned b = 0; b < BRK_LAT_BUCKETS; b++) {
+		cum += k.lat_bucket[b];
+		json_arr_begin(jw);
+		if (b < BRK_LAT_BUCKETS - 1)
+			json_u64(jw, (1ull << b) * 1000);
+		else
+			json_str(jw, "+Inf");
+		json_u64(jw, cum);
+		json_arr_end(jw);
+	}
+	json_arr_end(jw);
+	json_kv_u64(jw, "sum", k.lat_sum_ns);
+	json_kv_u64(jw, "count", cum);
+	json_obj_end(jw);
 	json_obj_end(jw);
 	dp_msgmem_stats_json(jw);
 	dp_tls_stats_json(jw);
@@ -969,7 +1059,10 @@ void dp_mqtt_destroy(struct dp_mqtt *m)
 			struct brk_xmsg msg;
 			while (x != NULL &&
 			       rte_ring_sc_dequeue_elem(x->inbox, &msg, sizeof(msg)) == 0) {
-				brk_worker_receive(x->bw, &msg);
+				if (msg.type == BRK_X_CTL)
+					dp_ctl_abandon(msg.ctl, i);
+				else
+					brk_worker_receive(x->bw, &msg);
 				any = true;
 			}
 		}

@@ -28,6 +28,7 @@ struct dp_mqtt;
 struct tcp_stack;
 struct tachyon_config;
 struct json_writer;
+struct brk_shared;
 
 /**
  * Set up MQTT on worker @p w's TCP stack: tcp_listen() on every configured listener, the
@@ -59,6 +60,30 @@ void dp_mqtt_stats_json(struct dp_mqtt *m, struct json_writer *jw);
  * @return the number of TLS listeners reloaded, or -1 with a message in @p err.
  */
 int dp_mqtt_tls_reload(char *err, size_t errlen);
+
+/**
+ * Post a control request (struct dp_ctl_req, see dp_ctl.h) to worker @p worker's inbox and
+ * wake it. Any thread (the inbox is multi-producer).
+ * @return 0, -ENOBUFS (inbox full), -EINVAL (no such worker).
+ */
+int dp_mqtt_post_ctl(unsigned worker, void *req);
+
+/** "a.b.c.d:port" of the peer of a broker connection's transport context. Worker lcore.
+ *  @return 0, or -ENOTCONN. */
+int dp_mqtt_peer(void *tctx, char *buf, size_t len);
+
+/** The broker's process-wide state (NULL before the first attach). */
+struct brk_shared *dp_mqtt_shared(void);
+
+/**
+ * Push the run-time-changeable settings of @p cfg to the running broker: its shared
+ * settings (brk_shared_apply_settings) and every worker's framing bound (max_packet_size).
+ * Atomic stores; control core.
+ */
+void dp_mqtt_apply_settings(const struct tachyon_config *cfg);
+
+/** Messages waiting in the worker's inbox ring, and its capacity (any thread). */
+void dp_mqtt_inbox_depth(const struct dp_mqtt *m, unsigned *count, unsigned *capacity);
 
 /**
  * Tear down worker @p m's MQTT state; the worker has stopped. Call before the TCP stack

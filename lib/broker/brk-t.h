@@ -22,6 +22,9 @@ struct brk_xfer;
 /** Largest number of workers (one bit each in a topic route mask). */
 #define BRK_MAX_WORKERS TOPIC_MAX_WORKERS
 
+/** Publish-to-deliver latency histogram buckets: 1 us .. 2^19 us (~0.52 s), then +Inf. */
+#define BRK_LAT_BUCKETS 21
+
 /** Results of brk_conn_packet(). */
 enum brk_input {
 	BRK_CONTINUE = 0, /**< feed the next packet */
@@ -58,6 +61,8 @@ enum brk_xmsg_type {
 	BRK_X_SHARED,       /**< deliver msg to one session (chosen shared-group member) */
 	BRK_X_TAKEOVER,     /**< hand the session @c old over to @c sess on worker @c from */
 	BRK_X_XFER,         /**< the answer to a takeover: state for @c sess */
+	BRK_X_CTL,          /**< a control-core request (@c ctl); handled by the runtime, never
+			     *   by brk_worker_receive() (which ignores it) */
 };
 
 /**
@@ -76,6 +81,7 @@ struct brk_xmsg {
 	struct brk_session *sess;   /**< TAKEOVER, XFER: the new session (on worker @c from /
 				     *   the receiver) */
 	struct brk_xfer *xfer;      /**< XFER: the state moved, NULL when none */
+	void *ctl;                  /**< CTL: the runtime's request object */
 };
 
 /**
@@ -119,6 +125,15 @@ struct brk_counters {
 	uint64_t keepalive_timeouts;  /**< connections closed by the keep alive */
 	uint64_t expired;             /**< messages dropped because their expiry passed */
 	uint64_t xmsg_drops;          /**< fan-out messages lost to a full worker inbox */
+	uint64_t msgs_received_qos[3]; /**< PUBLISH packets received, by QoS */
+	uint64_t msgs_sent_qos[3];    /**< PUBLISH packets sent, by QoS (as sent) */
+	/** Publish-to-deliver latency: time from the PUBLISH's arrival (brk_msg.rx_ns) to its
+	 *  hand-over to a subscriber's transport. Bucket k counts latencies <= 2^k us
+	 *  (k = 0..BRK_LAT_BUCKETS-2) and above the previous bound; the last counts the rest.
+	 *  Not cumulative (the exporter makes the Prometheus buckets cumulative). */
+	uint64_t lat_bucket[BRK_LAT_BUCKETS];
+	uint64_t lat_sum_ns;          /**< sum of the observed latencies, ns */
+	uint64_t lat_count;           /**< observations */
 };
 
 #endif /* TACHYON_BRK_T_H */

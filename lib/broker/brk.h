@@ -41,7 +41,8 @@ struct brk_conn;
 
 /**
  * Create the state shared by all workers: the topic tree, the client identifier registry,
- * the counters and the settings read from @p cfg (copied; later changes do not apply).
+ * the counters and the settings read from @p cfg (copied; a later change reaches the broker
+ * through brk_shared_apply_settings()).
  * Any thread; no RCU registration needed.
  * @param n_workers  number of workers (1..BRK_MAX_WORKERS)
  * @param now_ns     the clock (monotonic ns) at start, for $SYS uptime
@@ -179,6 +180,100 @@ struct brk_msg_alloc {
  * never while a message exists; NULL restores malloc()/free() (the default).
  */
 void brk_msg_set_alloc(const struct brk_msg_alloc *a);
+
+/* ---------------------------------------------------------------- management (brk_ctl.c) */
+
+/*
+ * What the control core asks of a worker (clients, kick, retained ...). The runtime carries
+ * the request to the worker that owns the state (struct brk_xmsg of type BRK_X_CTL) and
+ * calls these there: every function below runs on the worker thread, walks only that
+ * worker's own state and never blocks, so the control core never takes a lock the fast path
+ * takes. The settings functions are the exception: any thread (atomic stores).
+ */
+
+/** One session of a worker as `clients` / `sessions` report it (valid during the callback). */
+struct brk_client_info {
+	const char *id;              /**< client identifier (not NUL-terminated) */
+	uint16_t id_len;
+	unsigned worker;
+	bool online;                 /**< a connection is attached (past CONNACK) */
+	uint8_t version;             /**< enum mqtt_version of the connection (online), 0 else */
+	uint16_t keepalive;          /**< effective keep alive, seconds (online) */
+	uint32_t inflight;           /**< deliveries sent, not acknowledged */
+	uint32_t queued;             /**< deliveries waiting (window full or offline) */
+	uint64_t queued_bytes;
+	uint64_t bytes_in, bytes_out; /**< of the current connection (online) */
+	double connected_for_s;      /**< since CONNACK (online) */
+	uint32_t n_subs;
+	uint32_t expiry_s;           /**< Session Expiry Interval (UINT32_MAX: never) */
+	double expires_in_s;         /**< offline: seconds until the session ends, -1 never */
+	bool has_will;
+	void *tctx;                  /**< online: the transport's context of the connection */
+	const struct brk_session *sess; /**< for brk_ctl_client_subs() during the callback */
+};
+
+/** Callback of brk_ctl_list(); return non-zero to stop the walk. */
+typedef int (*brk_client_fn)(void *arg, const struct brk_client_info *ci);
+
+/** One subscription (brk_ctl_client_subs()). @p filter is not NUL-terminated. */
+typedef void (*brk_sub_fn)(void *arg, const char *filter, uint16_t len,
+			   const struct topic_opts *opts);
+
+/**
+ * Call @p fn for each session of worker @p w (online ones and, when @p offline, persistent
+ * ones with no connection). Sessions being handed over (pending, ended) are skipped.
+ * Worker thread.
+ */
+void brk_ctl_list(struct brk_worker *w, bool offline, brk_client_fn fn, void *arg);
+
+/** Call @p fn for each subscription of the session in @p ci. Worker thread. */
+void brk_ctl_client_subs(const struct brk_client_info *ci, brk_sub_fn fn, void *arg);
+
+/**
+ * Disconnect the client with identifier @p id if its connection is on worker @p w: MQTT 5
+ * gets DISCONNECT 0x98 (Administrative action), 3.1.x a plain close. It is a close by the
+ * server, so the will is published (MQTT 5.0 section 3.1.2.5) and a persistent session
+ * stays, offline. Worker thread.
+ * @return 0 kicked; -ENOENT no session with that id here; -ENOTCONN the session is offline.
+ */
+int brk_ctl_kick(struct brk_worker *w, const char *id, size_t len);
+
+/** Callback of brk_ctl_retained(): the topic and payload are views valid during the call. */
+typedef void (*brk_retained_fn)(void *arg, const char *topic, uint16_t topic_len,
+				const uint8_t *payload, uint32_t len, uint8_t qos);
+
+/**
+ * Call @p fn for each retained message matching the filter @p filter (a topic name matches
+ * itself). Worker thread (a QSBR reader).
+ * @return the number of messages, or -EINVAL for a bad filter.
+ */
+int brk_ctl_retained(struct brk_worker *w, const char *filter, size_t len, brk_retained_fn fn,
+		     void *arg);
+
+/**
+ * Remove the retained message of topic @p topic without publishing anything (unlike a
+ * client's empty retained PUBLISH, subscribers get no message). Worker thread.
+ * @return 0, -EINVAL a bad topic name.
+ */
+int brk_ctl_retained_clear(struct brk_worker *w, const char *topic, size_t len);
+
+/**
+ * Publish a message as the broker itself (no publisher session): routed to every
+ * subscriber and, with @p retain, stored (an empty retained payload clears the topic's
+ * retained message, as a client's would). Worker thread.
+ * @return 0, -EINVAL a bad topic name (wildcards, $-topic, empty), -ENOMEM.
+ */
+int brk_ctl_publish(struct brk_worker *w, const char *topic, size_t topic_len,
+		    const uint8_t *payload, uint32_t len, uint8_t qos, bool retain);
+
+/**
+ * Apply the run-time-changeable broker settings of @p cfg (max_inflight_messages,
+ * max_queued_messages, max_queued_bytes, message_size_limit, max_packet_size, max_keepalive,
+ * retain_available, sys_interval). Each field is stored atomically; workers see the new
+ * value from their next packet on (a connection keeps what its CONNACK announced). Any
+ * thread.
+ */
+void brk_shared_apply_settings(struct brk_shared *sh, const struct tachyon_config *cfg);
 
 #ifdef __cplusplus
 }

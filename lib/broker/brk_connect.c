@@ -175,6 +175,7 @@ void brk_connect_finish(struct brk_conn *c, struct brk_xfer *x)
 	c->session_present = present;
 	c->last_rx = w->now;
 	brk_conn_timer(c);
+	c->connected_at = w->now;
 	BRK_CNT(w, clients_connected, 1);
 	BRK_CNT(w, connects, 1);
 	int64_t now_conn = __atomic_add_fetch(&w->sh->connected, 1, __ATOMIC_RELAXED);

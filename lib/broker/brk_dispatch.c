@@ -175,6 +175,7 @@ enum brk_input brk_conn_packet(struct brk_conn *c, const struct mqtt_packet *pkt
 		return BRK_CLOSED;
 	c->last_rx = w->now;
 	BRK_CNT(w, bytes_received, wire_len);
+	c->rx_bytes += wire_len;
 	c->in_input = true;
 	enum brk_input res = BRK_CONTINUE;
 	if (c->state == BRK_C_NEW) {

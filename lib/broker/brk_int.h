@@ -6,7 +6,9 @@
  * Ownership: a struct brk_session and a struct brk_conn belong to one worker and are
  * touched only by its thread; a struct brk_msg is immutable after creation and shared by
  * reference count between workers; struct brk_shared holds only thread-safe things (the
- * RCU topic tree and registry, settings read-only after creation, worker pointers).
+ * RCU topic tree and registry, settings, worker pointers). The settings change only through
+ * brk_shared_apply_settings() (control core, one atomic store per field; each field is one
+ * aligned word, and a worker reads each at most once per decision).
  */
 #ifndef TACHYON_BRK_INT_H
 #define TACHYON_BRK_INT_H
@@ -42,6 +44,7 @@ struct brk_msg {
 	bool retain;                 /**< as published */
 	uint64_t expire_at;          /**< ns on the broker clock, BRK_NEVER when none */
 	uint64_t publisher;          /**< session uid of the publisher (no local), 0: broker */
+	uint64_t rx_ns;              /**< broker clock when it arrived (latency histogram) */
 	struct topic_retained ret;   /**< the tree's slot when retained */
 	struct mqtt_publish pub;     /**< views into buf */
 	uint32_t len;                /**< bytes of buf */
@@ -189,11 +192,14 @@ struct brk_conn {
 	uint16_t *alias_out_len;
 	uint16_t alias_out_used;
 	char *assigned_id;           /**< v5: identifier we assigned, for CONNACK */
+	uint64_t rx_bytes, tx_bytes; /**< this connection's bytes (management `clients`) */
+	uint64_t connected_at;       /**< broker clock at CONNACK */
 	struct brk_out *oq_head, *oq_tail;
 	uint32_t oq_bytes;
 };
 
-/** Broker settings, from struct tachyon_config. */
+/** Broker settings, from struct tachyon_config; updated at run time field by field with
+ *  atomic stores (brk_shared_apply_settings), never as a whole. */
 struct brk_settings {
 	uint16_t max_inflight;       /**< 1..65535 */
 	uint32_t max_queued;         /**< 0 = unlimited */
@@ -329,6 +335,9 @@ void brk_deliver_expire(struct brk_session *s);
 int brk_will_set(struct brk_conn *c, const struct mqtt_connect *cn);
 void brk_will_publish(struct brk_session *s);
 void brk_will_drop(struct brk_session *s);
+
+/* ---- brk_ctl.c ---- */
+void brk_ctl_observe_latency(struct brk_worker *w, const struct brk_msg *m);
 
 /* ---- brk_sys.c ---- */
 void brk_sys_publish(struct brk_worker *w);

@@ -82,6 +82,7 @@ struct brk_msg *brk_msg_new(const struct mqtt_publish *p, const uint8_t *topic,
 	m->qos = p->qos;
 	m->retain = p->retain;
 	m->publisher = publisher;
+	m->rx_ns = now;
 	m->expire_at = BRK_NEVER;
 	if (MQTT_PROP_HAS(&p->props, MQTT_PROP_MESSAGE_EXPIRY))
 		m->expire_at = now + (uint64_t)p->props.message_expiry * BRK_SEC;

@@ -41,14 +41,21 @@ static int brk__hold(struct brk_conn *c, const uint8_t *head, uint32_t len, stru
 	return 0;
 }
 
-static void brk__count_sent(struct brk_conn *c, uint32_t len, struct brk_msg *msg)
+static void brk__count_sent(struct brk_conn *c, uint8_t head0, uint32_t len,
+			    struct brk_msg *msg)
 {
 	uint32_t pl = 0;
 	if (msg != NULL) {
 		brk_msg_payload(msg, &pl);
 		BRK_CNT(c->w, msgs_sent, 1);
+		/* The QoS as sent is in the head's first byte (bits 1-2). */
+		unsigned q = len > 0 ? (head0 >> 1) & 3u : 0;
+		if (q <= 2)
+			BRK_CNT(c->w, msgs_sent_qos[q], 1);
+		brk_ctl_observe_latency(c->w, msg);
 	}
 	BRK_CNT(c->w, bytes_sent, len + pl);
+	c->tx_bytes += len + pl;
 }
 
 int brk_out_raw(struct brk_conn *c, const uint8_t *head, uint32_t len, struct brk_msg *msg)
@@ -61,7 +68,7 @@ int brk_out_raw(struct brk_conn *c, const uint8_t *head, uint32_t len, struct br
 	if (rc == -ENOBUFS)
 		return brk__hold(c, head, len, msg);
 	if (rc == 0)
-		brk__count_sent(c, len, msg);
+		brk__count_sent(c, head[0], len, msg);
 	return rc;
 }
 
@@ -73,7 +80,7 @@ void brk_out_flush(struct brk_conn *c)
 		if (rc == -ENOBUFS)
 			return;
 		if (rc == 0)
-			brk__count_sent(c, o->len, o->msg);
+			brk__count_sent(c, o->head[0], o->len, o->msg);
 		c->oq_head = o->next;
 		if (c->oq_head == NULL)
 			c->oq_tail = NULL;

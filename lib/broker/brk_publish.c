@@ -66,6 +66,8 @@ int brk_handle_publish(struct brk_conn *c, const struct mqtt_packet *pkt)
 	struct brk_session *s = c->s;
 	const struct brk_settings *set = &w->sh->set;
 	BRK_CNT(w, msgs_received, 1);
+	if (p->qos <= 2)
+		BRK_CNT(w, msgs_received_qos[p->qos], 1);
 
 	/* Subscription Identifiers go from server to client only [MQTT-3.3.4-6]. */
 	if (c->version == MQTT_V5 && MQTT_PROP_HAS(&p->props, MQTT_PROP_SUB_ID))

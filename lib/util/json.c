@@ -196,6 +196,12 @@ void json_i64(struct json_writer *w, int64_t v) { json__fmt(w, "%" PRId64, v); }
 void json_bool(struct json_writer *w, bool v) { json__fmt(w, "%s", v ? "true" : "false"); }
 void json_null(struct json_writer *w) { json__fmt(w, "null"); }
 
+void json_raw(struct json_writer *w, const char *s, size_t len)
+{
+	json__value_prefix(w);
+	json__put(w, s, len);
+}
+
 void json_double(struct json_writer *w, double v)
 {
 	if (!isfinite(v)) {

@@ -75,6 +75,9 @@ void json_i64(struct json_writer *w, int64_t v);
 void json_double(struct json_writer *w, double v);
 void json_bool(struct json_writer *w, bool v);
 void json_null(struct json_writer *w);
+/** A value given as JSON text, copied verbatim: the caller vouches that @p s (@p len bytes)
+ *  is one well-formed JSON value (e.g. an object another json_writer produced). */
+void json_raw(struct json_writer *w, const char *s, size_t len);
 
 /* Shorthands for `"key": value` inside an object. */
 void json_kv_str(struct json_writer *w, const char *key, const char *s);

@@ -1,7 +1,8 @@
 """50-exporter: tachyon-exporter against a real tachyond, and a real Prometheus scraping it.
 
 1. tachyond (harness) + tachyon-exporter on a kernel-chosen port, pointed at its socket:
-   /metrics says tachyon_up 1 with worker, port and TCP metrics, passes `promtool check
+   /metrics says tachyon_up 1 with worker, port and TCP metrics, MQTT messages by QoS, the
+   publish-to-deliver latency histogram and the inbox ring depths, passes `promtool check
    metrics`, has one HELP and one TYPE per family; /, 404, 405, 400, 431 and a silent client
    are handled and the exporter keeps serving.
 2. Debian's Prometheus, started with a scrape config pointing at the exporter (1 s interval):
@@ -158,8 +159,24 @@ def test_exporter_metrics():
         try:
             p = b.ping(3)
             check(p.returncode == 0, p.stdout + p.stderr)
+            mqtt_publish(b.ip, 3)
             text = ex.metrics()
             check(sample(text, "tachyon_up") == 1, f"tachyon_up not 1:\n{text}")
+            # The broker's per-QoS counters, the latency histogram, the inbox rings.
+            check((sample(text, "tachyon_mqtt_messages_received_total", 'qos="0"') or 0) >= 3,
+                  f"QoS 0 received counter:\n{text}")
+            for q in ("1", "2"):
+                check(sample(text, "tachyon_mqtt_messages_sent_total", f'qos="{q}"') is not None,
+                      f"sent counter for QoS {q} missing")
+            lat = "tachyon_mqtt_publish_to_deliver_latency_seconds"
+            check(f"# TYPE {lat} histogram" in text and f'{lat}_bucket{{le="+Inf"}}' in text
+                  and sample(text, f"{lat}_count") is not None
+                  and sample(text, f"{lat}_sum") is not None, f"latency histogram:\n{text}")
+            for w in ("0", "1"):
+                check(sample(text, "tachyon_ring_capacity_entries", f'ring="w{w}.inbox"') > 0,
+                      f"ring of worker {w} missing")
+                check(sample(text, "tachyon_ring_used_entries", f'ring="w{w}.inbox"') is not None,
+                      f"ring depth of worker {w} missing")
             check(sample(text, "tachyon_exporter_stats_problems") == 0, text)
             check(sample(text, "tachyon_uptime_seconds") > 0, text)
             for w in ("0", "1"):
