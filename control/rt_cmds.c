@@ -13,6 +13,7 @@
 
 #include "mgmt.h"
 #include "rt.h"
+#include "rt_auth.h"
 #include "util/json.h"
 #include "util/log.h"
 
@@ -145,5 +146,6 @@ const struct mgmt_cmd rt_cmds[] = {
 	{ "status", "version, uptime, workers, ports, addresses, listeners", rt__cmd_status },
 	{ "stats", "per-worker and per-port counters, DPDK port statistics", rt_cmd_stats },
 	{ "shutdown", "stop the broker (as SIGTERM does)", rt__cmd_shutdown },
+	RT_AUTH_CMDS,
 	{ NULL, NULL, NULL },
 };

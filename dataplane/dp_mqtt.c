@@ -109,10 +109,18 @@ static int dp__post(void *ctx, unsigned to, const struct brk_xmsg *msg)
 	return 0;
 }
 
+/* The broker's password-check thread finished a CONNECT of worker @p to. */
+static void dp__wake(void *ctx, unsigned to)
+{
+	(void)ctx;
+	if (to < dp__n && dp__all[to] != NULL)
+		dp_worker_wake(dp__all[to]->w);
+}
+
 static bool dp__busy(void *ctx)
 {
 	struct dp_mqtt *m = ctx;
-	return rte_ring_count(m->inbox) > 0 || m->ready != NULL;
+	return rte_ring_count(m->inbox) > 0 || m->ready != NULL || brk_worker_busy(m->bw);
 }
 
 /* ---- sending: head copied, payload by reference ---- */
@@ -496,6 +504,10 @@ static int dp__accepted(void *arg, struct tcp_conn *c)
 		free(mc);
 		return -ENOMEM;
 	}
+	uint32_t lip, rip;
+	uint16_t lport, rport;
+	tcp_conn_tuple(c, &lip, &lport, &rip, &rport);
+	brk_conn_set_peer(mc->bc, rip); /* the failed-login limiter keys on it */
 	mc->next = m->conns;
 	if (m->conns != NULL)
 		m->conns->prev = mc;
@@ -619,7 +631,7 @@ int dp_mqtt_attach(struct dp_worker *w, struct tcp_stack *stack,
 	snprintf(name, sizeof(name), "brk_in_w%u", w->index);
 	m->inbox = rte_ring_create_elem(name, sizeof(struct brk_xmsg), DP__INBOX_SIZE,
 					w->socket_id, RING_F_SC_DEQ);
-	struct brk_worker_ops ops = { .post = dp__post, .ctx = NULL };
+	struct brk_worker_ops ops = { .post = dp__post, .wake = dp__wake, .ctx = NULL };
 	m->bw = m->inbox != NULL ? brk_worker_create(dp__sh, w->index, &ops) : NULL;
 	if (m->bw == NULL) {
 		rte_ring_free(m->inbox);
@@ -682,6 +694,11 @@ void dp_mqtt_stop(void *ctx, bool final)
 	}
 }
 
+struct brk_shared *dp_mqtt_shared(void)
+{
+	return dp__sh;
+}
+
 void dp_mqtt_stats_json(struct dp_mqtt *m, struct json_writer *jw)
 {
 	(void)m;
@@ -699,6 +716,9 @@ void dp_mqtt_stats_json(struct dp_mqtt *m, struct json_writer *jw)
 	F(lim_packet_size); F(lim_inflight); F(lim_queued); F(lim_topic_levels);
 	F(lim_subscriptions); F(protocol_errors); F(keepalive_timeouts); F(expired);
 	F(xmsg_drops);
+	F(auth_anon_refused); F(auth_unknown_user); F(auth_bad_password); F(auth_rate_limited);
+	F(auth_error); F(auth_blocks); F(auth_hashes); F(auth_cache_hits);
+	F(acl_denied_publish); F(acl_denied_subscribe); F(acl_denied_read); F(acl_denied_will);
 #undef F
 	json_obj_end(jw);
 }

@@ -47,6 +47,14 @@ void dp_mqtt_poll(void *ctx, uint64_t now_ns);
  */
 void dp_mqtt_stop(void *ctx, bool final);
 
+struct brk_shared;
+
+/**
+ * @return the process-wide broker state (created by the first dp_mqtt_attach()), for the
+ * control core's security commands (brk_security_publish()); NULL before. Main lcore.
+ */
+struct brk_shared *dp_mqtt_shared(void);
+
 /** Append the broker's counters ("mqtt": {...}) to a worker's stats entry (any thread). */
 void dp_mqtt_stats_json(struct dp_mqtt *m, struct json_writer *jw);
 

@@ -515,6 +515,12 @@ const struct conf__key conf__keys[] = {
 	  CONF__G(file_prefix), .set = conf__set_file_prefix },
 	{ CONF__INFO("mbufs", INT, G, T, ST, "511..16777215", "mbufs in each worker's pool"),
 	  CONF__G(mbufs), .min = 511, .max = 16777215 },
+	{ CONF__INFO("auth_fail_burst", INT, G, T, ST, "1..1000000",
+		     "failed logins in a row from one address (per worker) before it is blocked"),
+	  CONF__G(auth_fail_burst), .min = 1, .max = 1000000 },
+	{ CONF__INFO("auth_fail_interval", INT, G, T, ST, "1..86400",
+		     "seconds: a blocked address may try once more per this interval"),
+	  CONF__G(auth_fail_interval), .min = 1, .max = 86400 },
 
 	/* ---- Tachyon: the port ---- */
 	{ CONF__INFO("pci_device", STR, G, T, ST, "a PCI address such as 0000:01:00.0",

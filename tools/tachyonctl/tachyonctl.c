@@ -4,7 +4,7 @@
  * reads one reply line, and prints it as readable text (or raw with --json).
  *
  *   tachyonctl [-s SOCKET] [--json] [--timeout SEC] COMMAND [--help]
- *   commands: status, stats [--all], shutdown, help
+ *   commands: status, stats [--all], shutdown, help, user ..., acl ... (ctl__auth)
  *
  * Exit codes: 0 ok; 1 the broker answered with an error ({"ok":false,...}); 2 usage error,
  * no connection, no reply or an unreadable reply.
@@ -198,6 +198,17 @@ static void ctl__print_stats(const struct ctl_opts *o, const struct json_value *
 		ctl__stats_group(o, w, "net");
 		ctl__stats_group(o, w, "l4");
 	}
+	/* The broker's process-wide counters (auth_* and acl_* are the security denials). */
+	const struct json_value *mq = json_get(r, "mqtt");
+	if (mq != NULL && mq->type == JSON_OBJECT) {
+		printf("\nmqtt\n");
+		for (size_t i = 0; i < mq->n; i++)
+			if (o->all || mq->items[i]->type != JSON_NUMBER || mq->items[i]->num != 0) {
+				printf("  %-22s ", mq->keys[i]);
+				ctl__print_value(mq->items[i]);
+				printf("\n");
+			}
+	}
 	const struct json_value *p = json_get(r, "ports");
 	if (p != NULL && p->type == JSON_ARRAY) {
 		static const char *const cols[] = { "ipackets", "opackets", "ibytes", "obytes",
@@ -238,6 +249,33 @@ static void ctl__print_help(const struct ctl_opts *o, const struct json_value *r
 		       json_get_str(c->items[i], "help") ?: "");
 }
 
+/* ---- user / acl -------------------------------------------------------------------- */
+
+static void ctl__print_auth(const struct ctl_opts *o, const struct json_value *r)
+{
+	(void)o;
+	const struct json_value *u = json_get(r, "users");
+	const struct json_value *f = json_get(r, "files");
+	const char *text = json_get_str(r, "text");
+	if (u != NULL && u->type == JSON_ARRAY) {
+		for (size_t i = 0; i < u->n; i++)
+			printf("%s\n", u->items[i]->type == JSON_STRING ? u->items[i]->str : "?");
+	} else if (f != NULL && f->type == JSON_ARRAY) {
+		for (size_t i = 0; i < f->n; i++) {
+			const struct json_value *x = f->items[i];
+			const char *what = json_get(x, "rules") != NULL ? "rules" : "users";
+			printf("%s: %" PRIu64 " %s\n", json_get_str(x, "file") ?: "?",
+			       json_get_u64(x, what, 0), what);
+		}
+	} else if (text != NULL) {
+		fputs(text, stdout);
+	} else {
+		const char *m = json_get_str(r, "message");
+		printf("%s%s%s\n", m != NULL ? m : "ok", json_get_str(r, "file") ? ": " : "",
+		       json_get_str(r, "file") ?: "");
+	}
+}
+
 static const struct ctl_cmd ctl__cmds[] = {
 	{ "status", "status", "version, uptime, workers, ports and addresses",
 	  ctl__print_status },
@@ -245,6 +283,12 @@ static const struct ctl_cmd ctl__cmds[] = {
 	  "include zero counters)", ctl__print_stats },
 	{ "shutdown", "shutdown", "stop the broker (like SIGTERM)", ctl__print_message },
 	{ "help", "help", "list the commands the broker itself accepts", ctl__print_help },
+	{ "user", "user add|passwd NAME [-p PASSWORD] | user delete NAME | user list | "
+	  "user reload  [--file PATH]", "change the password_file (password read from stdin "
+	  "without -p)", ctl__print_auth },
+	{ "acl", "acl list | acl reload | acl add|remove [--user NAME|--pattern] "
+	  "read|write|readwrite|deny FILTER  [--file PATH]", "show, reload or change the acl_file",
+	  ctl__print_auth },
 };
 
 static void ctl__usage(FILE *f)
@@ -323,13 +367,19 @@ static char *ctl__read_line(int fd, int timeout_ms)
 	return NULL;
 }
 
-static int ctl__run(const struct ctl_opts *o, const struct ctl_cmd *cmd)
+/* Send @p req (one JSON line; NULL: {"cmd":"<name>"}) and print the reply. */
+static int ctl__run(const struct ctl_opts *o, const struct ctl_cmd *cmd, const char *req_line)
 {
 	int fd = ctl__connect(o->socket);
 	if (fd < 0)
 		return CTL_EXIT_USAGE;
-	char req[128];
-	int n = snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}\n", cmd->name);
+	char small[128];
+	const char *req = small;
+	int n = snprintf(small, sizeof(small), "{\"cmd\":\"%s\"}\n", cmd->name);
+	if (req_line != NULL) {
+		req = req_line;
+		n = (int)strlen(req_line);
+	}
 	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
 		fprintf(stderr, "tachyonctl: cannot send to %s: %s\n", o->socket, strerror(errno));
 		close(fd);
@@ -361,6 +411,112 @@ static int ctl__run(const struct ctl_opts *o, const struct ctl_cmd *cmd)
 	json_free(r);
 	free(line);
 	return ok ? CTL_EXIT_OK : CTL_EXIT_BROKER;
+}
+
+/* Read a password: the first line of stdin, without its line break. */
+static char *ctl__read_password(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	if (isatty(STDIN_FILENO))
+		fprintf(stderr, "password: ");
+	ssize_t n = getline(&line, &cap, stdin);
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+/*
+ * `user ...` and `acl ...`: parse the subcommand into one request, e.g.
+ * {"cmd":"user_add","user":"alice","password":"..."} (docs/security.md).
+ */
+static int ctl__auth(const struct ctl_opts *o, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	bool is_user = strcmp(cmd->name, "user") == 0;
+	if (argc < 1) {
+		fprintf(stderr, "Usage: tachyonctl %s\n", cmd->usage);
+		return CTL_EXIT_USAGE;
+	}
+	const char *sub = argv[0];
+	const char *file = NULL, *pass = NULL, *user = NULL;
+	bool pattern = false;
+	const char *pos[2] = { NULL, NULL };
+	int npos = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool has_val = i + 1 < argc;
+		if (strcmp(a, "--file") == 0 && has_val)
+			file = argv[++i];
+		else if (is_user && (strcmp(a, "-p") == 0 || strcmp(a, "--password") == 0) && has_val)
+			pass = argv[++i];
+		else if (!is_user && strcmp(a, "--user") == 0 && has_val)
+			user = argv[++i];
+		else if (!is_user && strcmp(a, "--pattern") == 0)
+			pattern = true;
+		else if (a[0] != '-' && npos < 2)
+			pos[npos++] = a;
+		else {
+			fprintf(stderr, "tachyonctl: %s %s: unexpected argument '%s'\nUsage: "
+				"tachyonctl %s\n", cmd->name, sub, a, cmd->usage);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	bool named = is_user && (strcmp(sub, "add") == 0 || strcmp(sub, "passwd") == 0 ||
+				 strcmp(sub, "delete") == 0);
+	bool rule = !is_user && (strcmp(sub, "add") == 0 || strcmp(sub, "remove") == 0);
+	bool plain = strcmp(sub, "list") == 0 || strcmp(sub, "reload") == 0;
+	int want = named ? 1 : rule ? 2 : 0;
+	if ((!named && !rule && !plain) || npos != want) {
+		fprintf(stderr, "Usage: tachyonctl %s\n", cmd->usage);
+		return CTL_EXIT_USAGE;
+	}
+	char *owned = NULL;
+	if (named && strcmp(sub, "delete") != 0 && pass == NULL) {
+		owned = ctl__read_password();
+		if (owned == NULL) {
+			fprintf(stderr, "tachyonctl: no password on stdin (or give -p)\n");
+			return CTL_EXIT_USAGE;
+		}
+		pass = owned;
+	}
+	char name[32];
+	snprintf(name, sizeof(name), "%s_%s", cmd->name, sub);
+	struct json_writer w;
+	json_writer_init(&w);
+	json_obj_begin(&w);
+	json_kv_str(&w, "cmd", name);
+	if (named)
+		json_kv_str(&w, "user", pos[0]);
+	if (pass != NULL)
+		json_kv_str(&w, "password", pass);
+	if (rule) {
+		json_kv_str(&w, "kind", pattern ? "pattern" : "topic");
+		if (user != NULL)
+			json_kv_str(&w, "user", user);
+		json_kv_str(&w, "access", pos[0]);
+		json_kv_str(&w, "filter", pos[1]);
+	}
+	if (file != NULL)
+		json_kv_str(&w, "file", file);
+	json_obj_end(&w);
+	const char *js = json_writer_str(&w);
+	char *line = js != NULL ? malloc(strlen(js) + 2) : NULL;
+	int rc = CTL_EXIT_USAGE;
+	if (line != NULL) {
+		sprintf(line, "%s\n", js);
+		rc = ctl__run(o, cmd, line);
+	}
+	free(line);
+	json_writer_free(&w);
+	if (owned != NULL) {
+		memset(owned, 0, strlen(owned));
+		free(owned);
+	}
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -407,6 +563,9 @@ int main(int argc, char **argv)
 				ctl__usage(stderr);
 				return CTL_EXIT_USAGE;
 			}
+			if (cmd->print == ctl__print_auth && !(i + 1 < argc &&
+			    (strcmp(argv[i + 1], "--help") == 0 || strcmp(argv[i + 1], "-h") == 0)))
+				return ctl__auth(&o, cmd, argc - i - 1, argv + i + 1);
 		} else {
 			fprintf(stderr, "tachyonctl: unexpected argument '%s'\n\n", a);
 			ctl__usage(stderr);
@@ -421,5 +580,5 @@ int main(int argc, char **argv)
 		printf("Usage: tachyonctl [-s SOCKET] [--json] %s\n  %s\n", cmd->usage, cmd->help);
 		return CTL_EXIT_OK;
 	}
-	return ctl__run(&o, cmd);
+	return ctl__run(&o, cmd, NULL);
 }
