@@ -9,8 +9,9 @@
  *   3. single-instance lock beside the management socket: a second tachyond on the same
  *      socket path stops here, before it touches the EAL or the tap
  *   4. EAL, one mbuf pool per worker, the port (tap: kernel side addressed and up)
- *   5. workers prepared, the transport attached (dp_l4_attach), the management socket opened,
- *      workers launched; "ready" printed on stdout
+ *   5. workers prepared, the transport attached (dp_l4_attach), password and ACL files loaded
+ *      and published to the broker (rt_auth.c), the management socket opened, workers
+ *      launched; "ready" printed on stdout
  *   6. mgmt_run until SIGINT/SIGTERM or `shutdown`
  *   7. workers stopped, port closed (the tap disappears), socket removed, EAL cleaned up: 0
  *
@@ -33,6 +34,7 @@
 
 #include "mgmt.h"
 #include "rt.h"
+#include "rt_auth.h"
 #include "util/log.h"
 
 /* Large (the config alone is tens of KiB): static rather than on the stack. */
@@ -182,7 +184,8 @@ int main(int argc, char **argv)
 	if (rt__pools(rt, lcores, err, sizeof(err)) != 0 ||
 	    dp_port_open(&rt->port, &rt->cfg, rt->pools, (uint16_t)rt->n_workers, err,
 			 sizeof(err)) != 0 ||
-	    rt__workers(rt, lcores, err, sizeof(err)) != 0)
+	    rt__workers(rt, lcores, err, sizeof(err)) != 0 ||
+	    rt_auth_init(rt, err, sizeof(err)) != 0)
 		goto fail;
 	rt->mgmt = mgmt_open(rt->cfg.mgmt_socket, rt->cfg.mgmt_group, rt_cmds, rt, NULL, 0, err,
 			     sizeof(err));
@@ -213,6 +216,7 @@ fail:
 	fprintf(stderr, "tachyond: %s\n", err);
 out:
 	rt__stop_workers(rt, launched);
+	rt_auth_fini();
 	dp_port_close(&rt->port);   /* the tap's kernel interface goes away here */
 	mgmt_close(rt->mgmt);
 	for (unsigned i = 0; i < rt->n_workers; i++)

@@ -13,6 +13,7 @@
 
 #include "mgmt.h"
 #include "rt.h"
+#include "rt_auth.h"
 #include "util/json.h"
 #include "util/log.h"
 
@@ -160,5 +161,6 @@ const struct mgmt_cmd rt_cmds[] = {
 	{ "reload", "re-read the config file, apply run-time keys, report the others",
 	  rt_cmd_reload },
 	{ "log", "the log level: get, or set with level", rt_cmd_log },
+	RT_AUTH_CMDS,
 	{ NULL, NULL, NULL },
 };

@@ -180,10 +180,18 @@ void dp_mqtt_inbox_depth(const struct dp_mqtt *m, unsigned *count, unsigned *cap
 	*capacity = rte_ring_get_capacity(m->inbox);
 }
 
+/* The broker's password-check thread finished a CONNECT of worker @p to. */
+static void dp__wake(void *ctx, unsigned to)
+{
+	(void)ctx;
+	if (to < dp__n && dp__all[to] != NULL)
+		dp_worker_wake(dp__all[to]->w);
+}
+
 static bool dp__busy(void *ctx)
 {
 	struct dp_mqtt *m = ctx;
-	return rte_ring_count(m->inbox) > 0 || m->ready != NULL;
+	return rte_ring_count(m->inbox) > 0 || m->ready != NULL || brk_worker_busy(m->bw);
 }
 
 /* ---- sending: head copied, payload by reference ---- */
@@ -532,6 +540,7 @@ static bool dp__packet(struct dp__mconn *mc, const uint8_t *p, uint32_t len)
 		pkt.connect.has_password = false;
 		pkt.connect.password.p = NULL;
 		pkt.connect.password.len = 0;
+		brk_conn_set_cert_user(mc->bc);
 	}
 	if (pkt.type == MQTT_CONNECT)
 		mc->version = pkt.connect.version;
@@ -765,6 +774,10 @@ static int dp__accepted(void *arg, struct tcp_conn *c)
 		free(mc);
 		return -ENOMEM;
 	}
+	uint32_t lip, rip;
+	uint16_t lport, rport;
+	tcp_conn_tuple(c, &lip, &lport, &rip, &rport);
+	brk_conn_set_peer(mc->bc, rip); /* the failed-login limiter keys on it */
 	mc->next = m->conns;
 	if (m->conns != NULL)
 		m->conns->prev = mc;
@@ -911,7 +924,7 @@ int dp_mqtt_attach(struct dp_worker *w, struct tcp_stack *stack,
 	snprintf(name, sizeof(name), "brk_in_w%u", w->index);
 	m->inbox = rte_ring_create_elem(name, sizeof(struct brk_xmsg), DP__INBOX_SIZE,
 					w->socket_id, RING_F_SC_DEQ);
-	struct brk_worker_ops ops = { .post = dp__post, .ctx = NULL };
+	struct brk_worker_ops ops = { .post = dp__post, .wake = dp__wake, .ctx = NULL };
 	m->bw = m->inbox != NULL ? brk_worker_create(dp__sh, w->index, &ops) : NULL;
 	if (m->bw == NULL) {
 		rte_ring_free(m->inbox);
@@ -986,6 +999,9 @@ void dp_mqtt_stats_json(struct dp_mqtt *m, struct json_writer *jw)
 	F(lim_packet_size); F(lim_inflight); F(lim_queued); F(lim_topic_levels);
 	F(lim_subscriptions); F(protocol_errors); F(keepalive_timeouts); F(expired);
 	F(xmsg_drops);
+	F(auth_anon_refused); F(auth_unknown_user); F(auth_bad_password); F(auth_rate_limited);
+	F(auth_error); F(auth_blocks); F(auth_hashes); F(auth_cache_hits);
+	F(acl_denied_publish); F(acl_denied_subscribe); F(acl_denied_read); F(acl_denied_will);
 #undef F
 	json_kv_u64(jw, "tx_pool_starved", __atomic_load_n(&dp__starved, __ATOMIC_RELAXED));
 	/* docs/operations.md's schema: breakdowns as objects, the histogram in integer ns

@@ -49,6 +49,14 @@ void dp_mqtt_poll(void *ctx, uint64_t now_ns);
  */
 void dp_mqtt_stop(void *ctx, bool final);
 
+struct brk_shared;
+
+/**
+ * @return the process-wide broker state (created by the first dp_mqtt_attach()), for the
+ * control core's security commands (brk_security_publish()); NULL before. Main lcore.
+ */
+struct brk_shared *dp_mqtt_shared(void);
+
 /** Append the broker's counters ("mqtt": {...}) to a worker's stats entry (any thread). */
 void dp_mqtt_stats_json(struct dp_mqtt *m, struct json_writer *jw);
 
@@ -71,9 +79,6 @@ int dp_mqtt_post_ctl(unsigned worker, void *req);
 /** "a.b.c.d:port" of the peer of a broker connection's transport context. Worker lcore.
  *  @return 0, or -ENOTCONN. */
 int dp_mqtt_peer(void *tctx, char *buf, size_t len);
-
-/** The broker's process-wide state (NULL before the first attach). */
-struct brk_shared *dp_mqtt_shared(void);
 
 /**
  * Push the run-time-changeable settings of @p cfg to the running broker: its shared

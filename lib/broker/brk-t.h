@@ -95,7 +95,13 @@ struct brk_worker_ops {
 	 *   and drops fan-out with a counter).
 	 */
 	int (*post)(void *ctx, unsigned to, const struct brk_xmsg *m);
-	void *ctx;                  /**< first argument of post */
+	/**
+	 * Optional (may be NULL): wake worker @p worker if it sleeps, because brk_worker_busy()
+	 * became true (a password check finished on the verifier thread). Called from that
+	 * thread. Without it the answer waits for the worker's next brk_worker_tick().
+	 */
+	void (*wake)(void *ctx, unsigned worker);
+	void *ctx;                  /**< first argument of post and wake */
 };
 
 /** Process-wide counters (atomics in struct brk_shared; see docs/broker.md). */
@@ -134,6 +140,19 @@ struct brk_counters {
 	uint64_t lat_bucket[BRK_LAT_BUCKETS];
 	uint64_t lat_sum_ns;          /**< sum of the observed latencies, ns */
 	uint64_t lat_count;           /**< observations */
+	/* Security (docs/security.md): one counter per kind of denial. */
+	uint64_t auth_anon_refused;   /**< CONNECT without username, anonymous not allowed */
+	uint64_t auth_unknown_user;   /**< CONNECT with a username not in password_file */
+	uint64_t auth_bad_password;   /**< CONNECT with a wrong or missing password */
+	uint64_t auth_rate_limited;   /**< CONNECT refused: its address is blocked for now */
+	uint64_t auth_error;          /**< CONNECT refused: the digest failed (no memory) */
+	uint64_t auth_blocks;         /**< addresses that became blocked (logged once each) */
+	uint64_t auth_hashes;         /**< password hashes computed (logins not in the cache) */
+	uint64_t auth_cache_hits;     /**< logins answered from the verified-login cache */
+	uint64_t acl_denied_publish;  /**< PUBLISH dropped: no write access */
+	uint64_t acl_denied_subscribe; /**< SUBSCRIBE filters refused */
+	uint64_t acl_denied_read;     /**< deliveries (retained ones too) not made: no read */
+	uint64_t acl_denied_will;     /**< wills dropped at publish time: no write access */
 };
 
 #endif /* TACHYON_BRK_T_H */

@@ -22,6 +22,7 @@
 #ifndef TACHYON_BRK_H
 #define TACHYON_BRK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -99,6 +100,13 @@ void brk_worker_shutdown(struct brk_worker *w);
 /** The worker's index. */
 unsigned brk_worker_index(const struct brk_worker *w);
 
+/**
+ * @return true when work waits for brk_worker_tick() that arrived from another thread (the
+ * answer of an off-worker password check): a runtime about to sleep must not. Any thread
+ * may ask; one load.
+ */
+bool brk_worker_busy(const struct brk_worker *w);
+
 /* ---------------------------------------------------------------- connections */
 
 #define BRK_MAX_LISTENERS 16
@@ -151,6 +159,44 @@ enum brk_input brk_conn_writable(struct brk_conn *c);
  * transport afterwards. The handle is dead.
  */
 void brk_conn_lost(struct brk_conn *c);
+
+/**
+ * Tell the broker a connection's source IPv4 address (host byte order), for the per-address
+ * limiter of failed logins. Call right after brk_conn_open(); without it the address is 0.
+ */
+void brk_conn_set_peer(struct brk_conn *c, uint32_t ip);
+
+/**
+ * The transport verified a client certificate whose identity it puts in the CONNECT's
+ * username (TLS use_identity_as_username): that username needs no password (Mosquitto's
+ * rule); ACLs apply to it as to any user. Call before the CONNECT is handed over.
+ */
+void brk_conn_set_cert_user(struct brk_conn *c);
+
+/* ---------------------------------------------------------------- security */
+
+struct auth_passwd;
+struct auth_acl;
+
+/** What one listener checks (docs/security.md); see brk_security_publish(). */
+struct brk_sec_listener {
+	bool allow_anonymous;          /**< clients without a username may connect */
+	struct auth_passwd *pw;        /**< password table, or NULL: usernames not checked */
+	struct auth_acl *acl;          /**< ACL table, or NULL: no acl_file (only $ rules) */
+};
+
+/**
+ * Publish new security tables, listener by listener (entry i for struct brk_listener.index
+ * i; listeners past @p n use entry 0). The broker takes its own references to the tables;
+ * the caller keeps its own. Workers switch to the new tables at their next packet, without
+ * waiting or locking (an RCU pointer swap); the old ones are released after a grace period,
+ * which this call waits for, so the caller must not be an online QSBR reader (the control
+ * core is not one). Logins remembered as verified are forgotten (a changed or deleted user
+ * must log in against the new table). Until the first call, brk_shared_create() set up
+ * allow_anonymous from the configuration and no tables.
+ * @return 0, or -ENOMEM (nothing changed) / -EINVAL (n is 0 or too large).
+ */
+int brk_security_publish(struct brk_shared *sh, const struct brk_sec_listener *l, unsigned n);
 
 /* ---------------------------------------------------------------- messages */
 

@@ -2,8 +2,8 @@
  * @file brk_connect.c
  * CONNECT -> CONNACK (MQTT 3.1, 3.1.1 and 5.0): connection limits, the client identifier
  * rules, keep alive (and MQTT 5's server keep alive when max_keepalive caps it), the will,
- * the session (clean start, session expiry, takeover via brk_session_register()), and the
- * CONNACK with the properties that tell an MQTT 5 client our limits.
+ * the credentials (brk_login(), brk_access.c), the session (clean start, session expiry,
+ * takeover via brk_session_register()), and the CONNACK with the properties that tell an MQTT 5 client our limits.
  *
  * A CONNECT whose session is held by another worker pauses the connection
  * (BRK_C_WAIT_XFER) until the state arrives; brk_connect_finish() then answers.
@@ -38,6 +38,11 @@ static enum brk_input brk__refuse(struct brk_conn *c, uint8_t rc)
 	return BRK_CLOSED;
 }
 
+enum brk_input brk_connect_refuse(struct brk_conn *c, uint8_t rc)
+{
+	return brk__refuse(c, rc);
+}
+
 static bool brk__over_limit(int64_t limit, int64_t n)
 {
 	return limit >= 0 && n > limit;
@@ -52,10 +57,15 @@ enum brk_input brk_handle_connect(struct brk_conn *c, const struct mqtt_packet *
 	if (c->version == MQTT_V5 && MQTT_PROP_HAS(&cn->props, MQTT_PROP_REQUEST_PROBLEM_INFO))
 		c->problem_info = cn->props.request_problem_info != 0;
 
-	int64_t n = __atomic_add_fetch(&w->sh->n_conns, 1, __ATOMIC_RELAXED);
-	int64_t ln = __atomic_add_fetch(&w->sh->n_lconns[c->lst.index % BRK_MAX_LISTENERS], 1,
+	/* A CONNECT resumed after its password check (brk_access.c) comes here a second
+	 * time: it was counted and passed the limits the first time. */
+	int64_t n = 0, ln = 0;
+	if (!c->counted) {
+		n = __atomic_add_fetch(&w->sh->n_conns, 1, __ATOMIC_RELAXED);
+		ln = __atomic_add_fetch(&w->sh->n_lconns[c->lst.index % BRK_MAX_LISTENERS], 1,
 					__ATOMIC_RELAXED);
-	c->counted = true;
+		c->counted = true;
+	}
 	if (brk__over_limit(set->max_connections, n) ||
 	    brk__over_limit(c->lst.max_connections, ln)) {
 		BRK_CNT(w, lim_connections, 1);
@@ -81,6 +91,7 @@ enum brk_input brk_handle_connect(struct brk_conn *c, const struct mqtt_packet *
 		id = (const uint8_t *)gen;
 		id_len = (uint16_t)k;
 		if (c->version == MQTT_V5) {
+			free(c->assigned_id);
 			c->assigned_id = strdup(gen);
 			if (c->assigned_id == NULL)
 				return brk__refuse(c, MQTT_RC_SERVER_BUSY);
@@ -102,6 +113,19 @@ enum brk_input brk_handle_connect(struct brk_conn *c, const struct mqtt_packet *
 	}
 	if (cn->will && cn->will_retain && !set->retain_available)
 		return brk__refuse(c, MQTT_RC_RETAIN_NOT_SUPPORTED);
+	/* Credentials last, after the cheap refusals: they may cost a password hash, which
+	 * then runs off the worker while the connection waits (BRK_C_WAIT_AUTH). */
+	if (!c->login_ok) {
+		int arc = brk_login(c, pkt);
+		if (arc == -EINPROGRESS) {
+			c->state = BRK_C_WAIT_AUTH;
+			c->pause |= BRK_PAUSE_AUTH;
+			return BRK_PAUSE;
+		}
+		if (arc != 0)
+			return brk__refuse(c, (uint8_t)arc);
+		c->login_ok = true;
+	}
 
 	/* What the client accepts from us, and what we accept from it. */
 	c->recv_max = set->max_inflight;
@@ -140,7 +164,7 @@ enum brk_input brk_handle_connect(struct brk_conn *c, const struct mqtt_packet *
 				      ? cn->props.session_expiry : 0;
 	else
 		s->expiry_s = cn->clean_start ? 0 : UINT32_MAX;
-	if (cn->will && brk_will_set(c, cn) != 0) {
+	if (brk_sec_identity(c, s, cn) != 0 || (cn->will && brk_will_set(c, cn) != 0)) {
 		c->s = NULL;
 		s->conn = NULL;
 		s->state = BRK_S_OFFLINE;

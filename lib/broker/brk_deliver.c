@@ -261,6 +261,10 @@ void brk_deliver_to(struct brk_session *s, struct brk_msg *m, const struct topic
 		BRK_CNT(w, expired, 1);
 		return;
 	}
+	/* Read access, checked for every delivery (retained ones too): a subscription the
+	 * ACL accepted may still cover topics the client may not read (brk_access.c). */
+	if (!brk_acl_ok(s, &m->pub.topic, AUTH_ACL_READ))
+		return;
 	uint8_t qos = m->qos < o->max_qos ? m->qos : o->max_qos;
 	bool retain = retained || (o->retain_as_published && m->retain);
 	bool online = s->state == BRK_S_ONLINE && s->conn != NULL &&

@@ -107,6 +107,7 @@ static void brk__conn_free(struct brk_conn *c)
 static void brk__conn_release(struct brk_conn *c, bool abnormal)
 {
 	struct brk_worker *w = c->w;
+	brk_login_cancel(c);
 	if (c->state == BRK_C_CONNECTED) {
 		BRK_CNT(w, clients_connected, -1);
 		__atomic_fetch_sub(&w->sh->connected, 1, __ATOMIC_RELAXED);
@@ -184,7 +185,7 @@ enum brk_input brk_conn_packet(struct brk_conn *c, const struct mqtt_packet *pkt
 		} else {
 			res = brk_handle_connect(c, pkt);
 		}
-	} else if (c->state == BRK_C_WAIT_XFER) {
+	} else if (c->state == BRK_C_WAIT_XFER || c->state == BRK_C_WAIT_AUTH) {
 		/* The transport stops feeding on BRK_PAUSE; nothing can arrive here. */
 		res = BRK_PAUSE;
 	} else {

@@ -18,6 +18,7 @@
 #include <urcu-qsbr.h>
 #include <urcu/rculfhash.h>
 
+#include "auth/auth_acl.h"
 #include "broker/brk.h"
 #include "mqtt/mqtt.h"
 #include "topic/topic.h"
@@ -122,6 +123,10 @@ struct brk_session {
 	uint16_t *rx_pids;           /**< QoS 2 ids received, PUBREL not yet (exactly once) */
 	uint32_t n_rx, cap_rx;
 	uint16_t next_pid;
+	char *username;              /**< of the connection that made it (NULL: anonymous),
+				      *   for ACL checks while online and offline */
+	uint16_t username_len;
+	uint8_t lst;                 /**< listener index of that connection: its ACL table */
 	struct brk_msg *will;        /**< the will of the current / last connection */
 	uint64_t will_at;            /**< OFFLINE with a delayed will: when to send it */
 	uint32_t will_delay;         /**< Will Delay Interval, seconds */
@@ -153,12 +158,16 @@ struct brk_out {
 enum brk_conn_state {
 	BRK_C_NEW = 0,     /**< waiting for CONNECT */
 	BRK_C_WAIT_XFER,   /**< CONNECT seen, waiting for a takeover to finish */
+	BRK_C_WAIT_AUTH,   /**< CONNECT seen, its password being checked off the worker */
 	BRK_C_CONNECTED,   /**< CONNACK sent */
 	BRK_C_CLOSED,      /**< ops->close() called */
 };
 
 #define BRK_PAUSE_XFER 1u   /**< waiting for the session */
 #define BRK_PAUSE_OUTQ 2u   /**< transport full */
+#define BRK_PAUSE_AUTH 4u   /**< waiting for the password check (brk_access.c) */
+
+struct brk_vjob;
 
 /** One client connection. */
 struct brk_conn {
@@ -194,6 +203,10 @@ struct brk_conn {
 	char *assigned_id;           /**< v5: identifier we assigned, for CONNACK */
 	uint64_t rx_bytes, tx_bytes; /**< this connection's bytes (management `clients`) */
 	uint64_t connected_at;       /**< broker clock at CONNACK */
+	uint32_t peer_ip;            /**< source address (brk_conn_set_peer), for the limiter */
+	bool cert_user;              /**< username from a verified certificate (no password) */
+	struct brk_vjob *vjob;       /**< WAIT_AUTH: the password check under way */
+	bool login_ok;               /**< credentials accepted (a resumed CONNECT skips them) */
 	struct brk_out *oq_head, *oq_tail;
 	uint32_t oq_bytes;
 };
@@ -215,8 +228,28 @@ struct brk_settings {
 	uint32_t max_topic_levels;    /**< 1..TOPIC_MAX_LEVELS */
 };
 
+/**
+ * The security tables in force (brk_access.c). Immutable once published in
+ * struct brk_shared.sec; replaced as a whole by brk_security_publish(), freed after an RCU
+ * grace period. Holds one reference to each table.
+ */
+struct brk_sec {
+	uint64_t gen;                /**< bumped on every publish: keys the login cache */
+	struct brk_sec_listener l[BRK_MAX_LISTENERS];
+};
+
+struct brk_pwcache;
+struct brk_verifier;
+struct auth_rl;
+
 struct brk_shared {
 	struct topic_tree *tree;
+	struct brk_sec *sec;         /**< RCU pointer: rcu_dereference() on workers */
+	uint64_t sec_gen;            /**< last published gen (control core) */
+	uint8_t pwc_key[32];         /**< secret that keys the login cache's tags */
+	uint32_t rl_burst;           /**< auth_fail_burst */
+	uint64_t rl_interval_ns;     /**< auth_fail_interval */
+	struct brk_verifier *ver;    /**< the password-check thread, NULL: check inline */
 	struct cds_lfht *reg;        /**< client id -> struct brk_session (registry) */
 	unsigned n_workers;
 	struct brk_worker *workers[BRK_MAX_WORKERS];
@@ -252,6 +285,10 @@ struct brk_worker {
 	struct topic_hit *hits;
 	size_t hits_cap;
 	struct brk_counters cnt;     /**< this worker's share; summed by brk_shared_counters */
+	struct auth_rl *rl;          /**< failed-login limiter of this worker */
+	struct brk_pwcache *pwc;     /**< logins verified lately (brk_access.c) */
+	struct brk_vjob *vdone;      /**< atomic: checks the verifier finished (a stack) */
+	uint32_t vjobs;              /**< checks submitted and not collected yet */
 };
 
 /* ---- brk_msg.c ---- */
@@ -338,6 +375,19 @@ void brk_will_drop(struct brk_session *s);
 
 /* ---- brk_ctl.c ---- */
 void brk_ctl_observe_latency(struct brk_worker *w, const struct brk_msg *m);
+/* ---- brk_access.c: CONNECT credentials and ACL checks ---- */
+int brk_sec_shared_init(struct brk_shared *sh, const struct tachyon_config *cfg);
+void brk_sec_shared_fini(struct brk_shared *sh);
+int brk_sec_worker_init(struct brk_worker *w);
+void brk_sec_worker_fini(struct brk_worker *w);
+int brk_login(struct brk_conn *c, const struct mqtt_packet *pkt);
+void brk_login_collect(struct brk_worker *w);
+void brk_login_cancel(struct brk_conn *c);
+enum brk_input brk_connect_refuse(struct brk_conn *c, uint8_t rc);
+int brk_sec_identity(struct brk_conn *c, struct brk_session *s, const struct mqtt_connect *cn);
+bool brk_acl_ok(struct brk_session *s, const struct mqtt_str *topic,
+		enum auth_acl_access access);
+bool brk_acl_will_ok(struct brk_session *s, const struct mqtt_str *topic);
 
 /* ---- brk_sys.c ---- */
 void brk_sys_publish(struct brk_worker *w);

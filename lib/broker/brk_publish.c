@@ -94,6 +94,15 @@ int brk_handle_publish(struct brk_conn *c, const struct mqtt_packet *pkt)
 			 c->version == MQTT_V5 ? MQTT_RC_NOT_AUTHORIZED : 0);
 		return 0;
 	}
+	if (!brk_acl_ok(s, &topic, AUTH_ACL_WRITE)) {
+		/* As Mosquitto 2.0 (handle_publish.c): dropped; QoS 1/2 still acknowledged so
+		 * the client does not hang, with 0x87 Not authorized in MQTT 5 (3.1.1 has no
+		 * reason code: a plain PUBACK/PUBREC). Not remembered for QoS 2: the PUBREL is
+		 * answered with PUBCOMP anyway (brk_handle_pubrel). */
+		brk__ack(c, p->qos, p->packet_id,
+			 c->version == MQTT_V5 ? MQTT_RC_NOT_AUTHORIZED : 0);
+		return 0;
+	}
 	if (p->retain && !set->retain_available)
 		return MQTT_RC_RETAIN_NOT_SUPPORTED; /* [MQTT-3.3.1-... ] 5.0 3.2.2.3.5 */
 

@@ -91,6 +91,7 @@ static void brk__session_rcu_free(struct rcu_head *h)
 {
 	struct brk_session *s = caa_container_of(h, struct brk_session, rcu);
 	free(s->id);
+	free(s->username);
 	free(s);
 }
 

@@ -67,6 +67,9 @@ static uint8_t brk__subscribe_one(struct brk_conn *c, const struct mqtt_sub *e, 
 		BRK_CNT(w, lim_topic_levels, 1);
 	if (rc != 0)
 		return brk_reason_from_errno(rc, MQTT_SUBSCRIBE);
+	/* MQTT 5: 0x87 Not authorized; the caller turns it into 3.1.1's 0x80 Failure. */
+	if (!brk_acl_ok(s, &e->filter, AUTH_ACL_SUBSCRIBE))
+		return MQTT_RC_NOT_AUTHORIZED;
 	struct topic_opts o;
 	memset(&o, 0, sizeof(o));
 	o.max_qos = e->qos > 2 ? 2 : e->qos;

@@ -51,6 +51,12 @@ void brk_will_publish(struct brk_session *s)
 		return;
 	s->will = NULL;
 	s->will_at = 0;
+	/* The will's topic is checked now, not at CONNECT: the ACL in force when it is sent
+	 * decides, as in Mosquitto (which checks it when it publishes the will). */
+	if (!brk_acl_will_ok(s, &m->pub.topic)) {
+		brk_msg_unref(m);
+		return;
+	}
 	/* Message expiry counts from the moment the will is published, not from CONNECT:
 	 * the session holds the only reference, so the message may still be changed. */
 	if (MQTT_PROP_HAS(&m->pub.props, MQTT_PROP_MESSAGE_EXPIRY))

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker/brk_int.h"
 #include "conf/conf.h"
@@ -54,6 +55,14 @@ struct brk_shared *brk_shared_create(const struct tachyon_config *cfg, unsigned 
 	s->max_subs_per_client = cfg->max_subscriptions_per_client;
 	s->max_topic_levels = cfg->max_topic_levels >= 1 && cfg->max_topic_levels <= TOPIC_MAX_LEVELS
 				      ? cfg->max_topic_levels : TOPIC_MAX_LEVELS;
+	int rc = brk_sec_shared_init(sh, cfg);
+	if (rc != 0) {
+		topic_tree_destroy(sh->tree);
+		cds_lfht_destroy(sh->reg, NULL);
+		free(sh);
+		errno = -rc;
+		return NULL;
+	}
 	return sh;
 }
 
@@ -63,6 +72,7 @@ void brk_shared_destroy(struct brk_shared *sh)
 		return;
 	topic_tree_destroy(sh->tree);
 	cds_lfht_destroy(sh->reg, NULL);
+	brk_sec_shared_fini(sh);
 	free(sh);
 }
 
@@ -121,6 +131,16 @@ struct brk_worker *brk_worker_create(struct brk_shared *sh, unsigned index,
 	w->sh = sh;
 	w->index = index;
 	w->ops = *ops;
+	int rc = brk_sec_worker_init(w);
+	if (rc != 0) {
+		twheel_fini(&w->conn_wheel);
+		twheel_fini(&w->sess_wheel);
+		free(w->uid_ht);
+		free(w->hits);
+		free(w);
+		errno = -rc;
+		return NULL;
+	}
 	__atomic_store_n(&sh->workers[index], w, __ATOMIC_RELEASE);
 	return w;
 }
@@ -128,6 +148,11 @@ struct brk_worker *brk_worker_create(struct brk_shared *sh, unsigned index,
 unsigned brk_worker_index(const struct brk_worker *w)
 {
 	return w->index;
+}
+
+bool brk_worker_busy(const struct brk_worker *w)
+{
+	return __atomic_load_n(&w->vdone, __ATOMIC_SEQ_CST) != NULL;
 }
 
 void brk_worker_destroy(struct brk_worker *w)
@@ -144,6 +169,14 @@ void brk_worker_destroy(struct brk_worker *w)
 	__atomic_store_n(&w->sh->workers[w->index], NULL, __ATOMIC_RELEASE);
 	twheel_fini(&w->conn_wheel);
 	twheel_fini(&w->sess_wheel);
+	/* Password checks still on the verifier thread refer to this worker: wait for them
+	 * (their connections are gone, so collecting only frees them). */
+	while (w->vjobs > 0) {
+		brk_login_collect(w);
+		if (w->vjobs > 0)
+			usleep(1000);
+	}
+	brk_sec_worker_fini(w);
 	free(w->uid_ht);
 	free(w->hits);
 	free(w);
@@ -295,6 +328,7 @@ static void brk__sess_fire(struct twheel_node *n, void *arg)
 void brk_worker_tick(struct brk_worker *w, uint64_t now_ns)
 {
 	w->now = now_ns;
+	brk_login_collect(w);
 	if (w->retry_head != NULL)
 		brk__retry(w);
 	/* Deadlines live on timer wheels: a tick costs the slots that came due, not a walk

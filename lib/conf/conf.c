@@ -66,6 +66,8 @@ void conf_defaults(struct tachyon_config *c)
 	c->mbufs = 16383;
 	c->max_topic_levels = 128;
 	c->message_pool_mb = 64;
+	c->auth_fail_burst = 5;
+	c->auth_fail_interval = 10;
 	snprintf(c->tap_name, sizeof(c->tap_name), "tachyon0");
 	c->tap_kernel_ip = CONF__IP(10, 77, 0, 1);
 	c->ip = CONF__IP(10, 77, 0, 2);

@@ -119,6 +119,12 @@ struct tachyon_config {
 	char file_prefix[64];                /**< EAL --file-prefix, default "tachyon" */
 	uint32_t mbufs;                      /**< mbufs per worker pool, default 16383 */
 
+	/* ---- Tachyon keys: authentication failures (docs/security.md) ---- */
+	uint32_t auth_fail_burst;            /**< failed logins in a row per source address
+					      *   (per worker) before it is blocked, default 5 */
+	uint32_t auth_fail_interval;         /**< seconds: one more failure allowed per this,
+					      *   default 10 */
+
 	/* ---- Tachyon keys: the port ---- */
 	char pci_device[64];                 /**< "" = embedded default: a net_tap port */
 	char tap_name[16];                   /**< default "tachyon0" */

@@ -519,6 +519,12 @@ const struct conf__key conf__keys[] = {
 		     "MiB of message mempools (size classes); larger or overflow messages use the "
 		     "DPDK heap"),
 	  CONF__G(message_pool_mb), .min = 0, .max = 1048576 },
+	{ CONF__INFO("auth_fail_burst", INT, G, T, ST, "1..1000000",
+		     "failed logins in a row from one address (per worker) before it is blocked"),
+	  CONF__G(auth_fail_burst), .min = 1, .max = 1000000 },
+	{ CONF__INFO("auth_fail_interval", INT, G, T, ST, "1..86400",
+		     "seconds: a blocked address may try once more per this interval"),
+	  CONF__G(auth_fail_interval), .min = 1, .max = 86400 },
 
 	/* ---- Tachyon: the port ---- */
 	{ CONF__INFO("pci_device", STR, G, T, ST, "a PCI address such as 0000:01:00.0",

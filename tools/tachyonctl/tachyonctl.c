@@ -5,7 +5,8 @@
  *
  *   tachyonctl [-s SOCKET] [--json] [--timeout SEC] COMMAND [ARGS] [--help]
  *   commands: status, stats [--all], clients, client, kick, sessions, subscriptions,
- *   retained, publish, config, reload, log, shutdown, help
+ *   retained, publish, config, reload, log, shutdown, tls-reload, user ..., acl ...
+ *   (ctl__auth), help
  *
  * Each command is a row of ctl__cmds: a builder turning its arguments into the request's
  * members (or refusing them: usage error), and a printer turning the reply into text.
@@ -708,6 +709,42 @@ static void ctl__print_log(const struct ctl_opts *o, const struct json_value *r)
 	printf("log level %s\n", ctl__s(r, "log_level"));
 }
 
+/* ---- user / acl -------------------------------------------------------------------- */
+
+static void ctl__print_auth(const struct ctl_opts *o, const struct json_value *r)
+{
+	(void)o;
+	const struct json_value *u = json_get(r, "users");
+	const struct json_value *f = json_get(r, "files");
+	const char *text = json_get_str(r, "text");
+	if (u != NULL && u->type == JSON_ARRAY) {
+		for (size_t i = 0; i < u->n; i++)
+			printf("%s\n", u->items[i]->type == JSON_STRING ? u->items[i]->str : "?");
+	} else if (f != NULL && f->type == JSON_ARRAY) {
+		for (size_t i = 0; i < f->n; i++) {
+			const struct json_value *x = f->items[i];
+			const char *what = json_get(x, "rules") != NULL ? "rules" : "users";
+			printf("%s: %" PRIu64 " %s\n", json_get_str(x, "file") ?: "?",
+			       json_get_u64(x, what, 0), what);
+		}
+	} else if (text != NULL) {
+		fputs(text, stdout);
+	} else {
+		const char *m = json_get_str(r, "message");
+		printf("%s%s%s\n", m != NULL ? m : "ok", json_get_str(r, "file") ? ": " : "",
+		       json_get_str(r, "file") ?: "");
+	}
+}
+
+/* user / acl build their own request (ctl__auth); this only lets main() collect the words. */
+static int ctl__build_auth(struct json_writer *w, int argc, char **argv)
+{
+	(void)w;
+	(void)argc;
+	(void)argv;
+	return 0;
+}
+
 static const struct ctl_cmd ctl__cmds[] = {
 	{ "status", "status", "version, uptime, workers, ports and addresses",
 	  ctl__print_status, NULL, NULL },
@@ -747,6 +784,12 @@ static const struct ctl_cmd ctl__cmds[] = {
 	  NULL },
 	{ "tls-reload", "tls-reload", "re-read TLS certificates, keys and CA files (open "
 	  "connections keep theirs)", ctl__print_message, NULL, NULL },
+	{ "user", "user add|passwd NAME [-p PASSWORD] | user delete NAME | user list | "
+	  "user reload  [--file PATH]", "change the password_file (password read from stdin "
+	  "without -p)", ctl__print_auth, ctl__build_auth, NULL },
+	{ "acl", "acl list | acl reload | acl add|remove [--user NAME|--pattern] "
+	  "read|write|readwrite|deny FILTER  [--file PATH]", "show, reload or change the acl_file",
+	  ctl__print_auth, ctl__build_auth, NULL },
 	{ "help", "help", "list the commands the broker itself accepts", ctl__print_help, NULL,
 	  NULL },
 };
@@ -868,6 +911,106 @@ static int ctl__run(const struct ctl_opts *o, const struct ctl_cmd *cmd, const c
 	return ok ? CTL_EXIT_OK : CTL_EXIT_BROKER;
 }
 
+/* Read a password: the first line of stdin, without its line break. */
+static char *ctl__read_password(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	if (isatty(STDIN_FILENO))
+		fprintf(stderr, "password: ");
+	ssize_t n = getline(&line, &cap, stdin);
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+/*
+ * `user ...` and `acl ...`: parse the subcommand into one request, e.g.
+ * {"cmd":"user_add","user":"alice","password":"..."} (docs/security.md).
+ */
+static int ctl__auth(const struct ctl_opts *o, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	bool is_user = strcmp(cmd->name, "user") == 0;
+	if (argc < 1) {
+		fprintf(stderr, "Usage: tachyonctl %s\n", cmd->usage);
+		return CTL_EXIT_USAGE;
+	}
+	const char *sub = argv[0];
+	const char *file = NULL, *pass = NULL, *user = NULL;
+	bool pattern = false;
+	const char *pos[2] = { NULL, NULL };
+	int npos = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool has_val = i + 1 < argc;
+		if (strcmp(a, "--file") == 0 && has_val)
+			file = argv[++i];
+		else if (is_user && (strcmp(a, "-p") == 0 || strcmp(a, "--password") == 0) && has_val)
+			pass = argv[++i];
+		else if (!is_user && strcmp(a, "--user") == 0 && has_val)
+			user = argv[++i];
+		else if (!is_user && strcmp(a, "--pattern") == 0)
+			pattern = true;
+		else if (a[0] != '-' && npos < 2)
+			pos[npos++] = a;
+		else {
+			fprintf(stderr, "tachyonctl: %s %s: unexpected argument '%s'\nUsage: "
+				"tachyonctl %s\n", cmd->name, sub, a, cmd->usage);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	bool named = is_user && (strcmp(sub, "add") == 0 || strcmp(sub, "passwd") == 0 ||
+				 strcmp(sub, "delete") == 0);
+	bool rule = !is_user && (strcmp(sub, "add") == 0 || strcmp(sub, "remove") == 0);
+	bool plain = strcmp(sub, "list") == 0 || strcmp(sub, "reload") == 0;
+	int want = named ? 1 : rule ? 2 : 0;
+	if ((!named && !rule && !plain) || npos != want) {
+		fprintf(stderr, "Usage: tachyonctl %s\n", cmd->usage);
+		return CTL_EXIT_USAGE;
+	}
+	char *owned = NULL;
+	if (named && strcmp(sub, "delete") != 0 && pass == NULL) {
+		owned = ctl__read_password();
+		if (owned == NULL) {
+			fprintf(stderr, "tachyonctl: no password on stdin (or give -p)\n");
+			return CTL_EXIT_USAGE;
+		}
+		pass = owned;
+	}
+	char name[32];
+	snprintf(name, sizeof(name), "%s_%s", cmd->name, sub);
+	struct json_writer w;
+	json_writer_init(&w);
+	json_obj_begin(&w);
+	json_kv_str(&w, "cmd", name);
+	if (named)
+		json_kv_str(&w, "user", pos[0]);
+	if (pass != NULL)
+		json_kv_str(&w, "password", pass);
+	if (rule) {
+		json_kv_str(&w, "kind", pattern ? "pattern" : "topic");
+		if (user != NULL)
+			json_kv_str(&w, "user", user);
+		json_kv_str(&w, "access", pos[0]);
+		json_kv_str(&w, "filter", pos[1]);
+	}
+	if (file != NULL)
+		json_kv_str(&w, "file", file);
+	json_obj_end(&w);
+	const char *js = json_writer_str(&w);
+	int rc = js != NULL ? ctl__run(o, cmd, js) : CTL_EXIT_USAGE;
+	json_writer_free(&w);
+	if (owned != NULL) {
+		memset(owned, 0, strlen(owned));
+		free(owned);
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct ctl_opts o = { .socket = CTL_DEFAULT_SOCKET, .timeout_ms = 5000 };
@@ -934,6 +1077,8 @@ int main(int argc, char **argv)
 		       cmd->details != NULL ? cmd->details : "");
 		return CTL_EXIT_OK;
 	}
+	if (cmd->print == ctl__print_auth)
+		return ctl__auth(&o, cmd, cargc, cargv);
 	struct json_writer w;
 	json_writer_init(&w);
 	json_obj_begin(&w);

@@ -100,10 +100,20 @@ def broker():
     """One broker for the file (certificates made for its address before it starts)."""
     global _broker
     if _broker is None:
+        # 8884 also has a password file (without alice) and an ACL that lets alice use
+        # alice/# only: the certificate's CN must be the username, and needs no password.
+        with open(path("passwd"), "w") as f:
+            f.write("")
+        subprocess.run(["mosquitto_passwd", "-b", path("passwd"), "carol", "carol-pw"],
+                       check=True, capture_output=True)
+        with open(path("acl"), "w") as f:
+            f.write("user alice\ntopic readwrite alice/#\ntopic readwrite req/#\n")
         b = Broker("tls", workers=int(os.environ.get("TLS_WORKERS", "1")), extra=[
+            "per_listener_settings true",
             "listener 1883",
             "allow_anonymous true",
             "listener 8883",
+            "allow_anonymous true",
             f"cafile {path('ca.pem')}",
             f"certfile {path('server.pem')}",
             f"keyfile {path('server.key')}",
@@ -113,6 +123,9 @@ def broker():
             f"keyfile {path('server.key')}",
             "require_certificate true",
             "use_identity_as_username true",
+            "allow_anonymous false",
+            f"password_file {path('passwd')}",
+            f"acl_file {path('acl')}",
         ])
         make_ca("ca")
         make_ca("otherca")
@@ -255,13 +268,21 @@ def read_packet(s):
 
 
 def test_identity_is_username():
-    # The $SYS-free way to see the username: 8884 connects whatever the CONNECT says,
-    # because the CN replaces it; a client that claims another user still gets in as alice.
-    s = tls_connect(8884, cert="alice")
-    s.sendall(connect_pkt("id-user", username="bob", password="not-checked"))
-    t, body = read_packet(s)
-    check(t == 0x20 and body[1] == 0, f"CONNACK over 8884: {t:#x} {body!r}")
-    s.close()
+    # 8884 has a password file without alice and an ACL granting alice alice/# only. A
+    # client with alice's certificate that claims to be carol (with carol's password, even)
+    # gets in as alice: alice/# is granted, carol's and anyone else's topics are not.
+    for claim in (("carol", "carol-pw"), (None, None)):
+        s = tls_connect(8884, cert="alice")
+        s.sendall(connect_pkt(f"id-{claim[0]}", username=claim[0], password=claim[1]))
+        t, body = read_packet(s)
+        check(t == 0x20 and body[1] == 0, f"CONNACK over 8884 claiming {claim[0]}: "
+                                          f"{t:#x} {body!r}")
+        s.sendall(packet(0x82, struct.pack("!H", 7) + mqtt_str("alice/x") + b"\x01" +
+                         mqtt_str("carol/x") + b"\x01"))
+        t, body = read_packet(s)
+        check(t == 0x90 and body[2:] == b"\x01\x80",
+              f"SUBACK as the certificate's alice: {body[2:]!r} (want granted, refused)")
+        s.close()
 
 
 def test_tls12_and_tls13():
@@ -369,6 +390,7 @@ def test_tls_impaired():
     # A second broker whose frames go through the seeded impairment layer.
     b = Broker("tlsimp", extra=["impair_seed 11", "impair_loss 0.03",
                                 "impair_delay_us 3000", "impair_jitter_us 2000",
+                                "allow_anonymous true",
                                 "listener 8883", f"certfile {path('server.pem')}",
                                 f"keyfile {path('server.key')}"])
     with b:
@@ -379,7 +401,8 @@ def test_tls_impaired():
             s = ctx.wrap_socket(socket.create_connection((b.ip, 8883), timeout=30))
             s.settimeout(30)
             s.sendall(connect_pkt(f"imp-{i}"))
-            check(read_packet(s)[0] == 0x20, "no CONNACK through impairment")
+            t, body = read_packet(s)
+            check(t == 0x20 and body[1] == 0, f"CONNACK through impairment: {t:#x} {body!r}")
             s.sendall(packet(0x82, struct.pack("!H", 1) + mqtt_str(f"imp/{i}") + b"\x00"))
             check(read_packet(s)[0] == 0x90, "no SUBACK")
             payload = os.urandom(100000)
