@@ -19,6 +19,7 @@
 #include "dp_mqtt.h"
 #include "mgmt.h"
 #include "rt.h"
+#include "rt_auth.h"
 #include "util/json.h"
 #include "util/log.h"
 
@@ -349,11 +350,14 @@ static void rt__apply(struct rt *rt)
 {
 	tlog_set_level(rt->cfg.log_level);
 	dp_mqtt_apply_settings(&rt->cfg);
+	/* allow_anonymous lives in the security tables the workers read: publish them again
+	 * (same password and ACL tables, the listeners' anonymous flags from the new config). */
+	rt_auth_republish();
 }
 
 /*
  * Run-time keys the running broker picks up at once (rt__apply). The other run-time keys of
- * lib/conf (allow_anonymous, password_file, acl_file, autosave_interval, impair_*) are
+ * lib/conf (password_file, acl_file, autosave_interval, impair_*) are
  * accepted and stored, and reported with "live": false: the parts reading them take their
  * copy at start-up in this version (docs/management.md, config).
  */
@@ -362,7 +366,7 @@ static bool rt__live(const char *key)
 	static const char *const live[] = {
 		"max_inflight_messages", "max_queued_messages", "max_queued_bytes",
 		"message_size_limit", "max_packet_size", "max_keepalive", "retain_available",
-		"sys_interval", "log_level", "log_type",
+		"sys_interval", "log_level", "log_type", "allow_anonymous",
 	};
 	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
 		if (strcmp(key, live[i]) == 0)

@@ -305,6 +305,26 @@ def test_config_reload_log():
             c.close()
 
 
+def test_allow_anonymous_live():
+    # allow_anonymous is live: the workers' security tables are published again, so the
+    # next CONNECT is judged by the new value; a client already in stays.
+    with Broker("ctlanon") as b:
+        inside = mw.Conn(b.ip, 1883, version=4, name="inside")
+        inside.connect("inside")
+        ctl_ok(b, "config", "set", "allow_anonymous", "false")
+        check(ctl_json(b, "config", "get", "allow_anonymous")["setting"]["live"], "not live")
+        c4 = mw.Conn(b.ip, 1883, version=4, name="anon4")
+        c4.connect("anon4", rc=5)              # 3.1.1: not authorized
+        c5 = mw.Conn(b.ip, 1883, version=5, name="anon5")
+        c5.connect("anon5", rc=0x87)           # 5.0: Not authorized
+        check(inside.is_open(), "the client inside was dropped")
+        ctl_ok(b, "config", "set", "allow_anonymous", "true")
+        again = mw.Conn(b.ip, 1883, version=4, name="anon-again")
+        again.connect("anon-again")
+        for c in (inside, again):
+            c.close()
+
+
 def test_shutdown():
     with Broker("ctlstop") as b:
         out = ctl_ok(b, "shutdown")
@@ -314,4 +334,4 @@ def test_shutdown():
 
 if __name__ == "__main__":
     run_tests([test_help_and_usage, test_socket_group, test_clients_kick_sessions, test_retained_publish_stats,
-               test_config_reload_log, test_shutdown])
+               test_config_reload_log, test_allow_anonymous_live, test_shutdown])

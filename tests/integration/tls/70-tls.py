@@ -12,6 +12,7 @@ require_certificate and use_identity_as_username.
   test_expired_client_cert        8884: an expired certificate -> refused
   test_identity_is_username       8884: the CONNECT's username is replaced by the CN
   test_tls12_and_tls13            both versions negotiate; large payloads both ways
+  test_minimum_version            a tls_version tlsv1.3 listener (8885) refuses TLS 1.2
   test_plaintext_on_tls_port      an MQTT CONNECT in clear on 8883: closed, counted, and
                                   the broker serves the next client
   test_churn                      many TLS connections opening and closing at once
@@ -126,6 +127,11 @@ def broker():
             "allow_anonymous false",
             f"password_file {path('passwd')}",
             f"acl_file {path('acl')}",
+            "listener 8885",
+            "allow_anonymous true",
+            f"certfile {path('server.pem')}",
+            f"keyfile {path('server.key')}",
+            "tls_version tlsv1.3",
         ])
         make_ca("ca")
         make_ca("otherca")
@@ -306,6 +312,22 @@ def test_tls12_and_tls13():
         pub.close()
 
 
+def test_minimum_version():
+    # 8885 has tls_version tlsv1.3: a TLS 1.2 client is refused, a TLS 1.3 one gets in.
+    try:
+        s = tls_connect(8885, ssl.TLSVersion.TLSv1_2)
+        s.close()
+        check(False, "a TLS 1.2 client got through a tls_version tlsv1.3 listener")
+    except (ssl.SSLError, ConnectionResetError, OSError) as e:
+        check("version" in str(e).lower() or isinstance(e, ssl.SSLError),
+              f"unexpected error for TLS 1.2 on a 1.3 listener: {e!r}")
+    s = tls_connect(8885, ssl.TLSVersion.TLSv1_3)
+    check(s.version() == "TLSv1.3", f"negotiated {s.version()}")
+    s.sendall(connect_pkt("v13"))
+    check(read_packet(s)[0] == 0x20, "no CONNACK over TLS 1.3")
+    s.close()
+
+
 def test_plaintext_on_tls_port():
     b = broker()
     before = b.stats()["tls"]["handshake_failures"]
@@ -427,7 +449,7 @@ def main():
              if name.startswith("test_") and sel in name]
     order = ["test_mosquitto_tls_v311_v5", "test_unknown_ca_refused",
              "test_client_cert_required", "test_expired_client_cert",
-             "test_identity_is_username", "test_tls12_and_tls13",
+             "test_identity_is_username", "test_tls12_and_tls13", "test_minimum_version",
              "test_plaintext_on_tls_port", "test_churn", "test_reload_certificate",
              "test_tls_impaired", "test_stop_clean"]
     tests.sort(key=lambda t: order.index(t.__name__))
