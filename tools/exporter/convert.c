@@ -183,6 +183,8 @@ static const struct conv__map conv__port_map[] = {
 #define MQ_TX_HELP "PUBLISH packets sent to clients (by QoS when reported per QoS)."
 #define MQ_DROP_HELP "Messages the broker dropped instead of delivering (queue full, too large, expired; by reason when reported per reason)."
 #define MQ_LIM_HELP "Times a configured limit was hit, by limit."
+#define AUTH_HELP "CONNECTs refused by authentication, by reason."
+#define ACL_HELP "Operations refused by the ACLs, by access (publish, subscribe, read: a delivery not made, will)."
 static const struct conv__map conv__mqtt_map[] = {
 	NUM("clients_connected", G, "tachyon_mqtt_clients_connected", "MQTT clients currently connected (past CONNACK)."),
 	NUM("clients_maximum", G, "tachyon_mqtt_clients_connected_max", "Highest number of MQTT clients connected at once since start."),
@@ -216,6 +218,47 @@ static const struct conv__map conv__mqtt_map[] = {
 	NUM("inflight_messages", G, "tachyon_mqtt_inflight_messages", "QoS 1/2 messages sent and not yet acknowledged."),
 	HIST("latency_histogram", "tachyon_mqtt_publish_to_deliver_latency_seconds",
 	     "Time from a PUBLISH's arrival to its delivery to a subscriber's connection."),
+	NUM("tx_pool_starved", C, "tachyon_mqtt_tx_pool_starved_total",
+	    "Sends that found the worker's mbuf pool short and waited (size mbufs for slow readers)."),
+	/* Security (docs/security.md): CONNECT refusals by reason, ACL denials by access. */
+	NUML("auth_anon_refused", C, "tachyon_mqtt_auth_refused_total", AUTH_HELP, "reason", "anonymous"),
+	NUML("auth_unknown_user", C, "tachyon_mqtt_auth_refused_total", AUTH_HELP, "reason", "unknown_user"),
+	NUML("auth_bad_password", C, "tachyon_mqtt_auth_refused_total", AUTH_HELP, "reason", "bad_password"),
+	NUML("auth_rate_limited", C, "tachyon_mqtt_auth_refused_total", AUTH_HELP, "reason", "rate_limited"),
+	NUML("auth_error", C, "tachyon_mqtt_auth_refused_total", AUTH_HELP, "reason", "error"),
+	NUM("auth_blocks", C, "tachyon_mqtt_auth_blocked_addresses_total", "Source addresses blocked after repeated failed logins."),
+	NUM("auth_hashes", C, "tachyon_mqtt_auth_password_hashes_total", "Password hashes computed (logins not answered from the cache)."),
+	NUM("auth_cache_hits", C, "tachyon_mqtt_auth_cache_hits_total", "Logins answered from the verified-login cache."),
+	NUML("acl_denied_publish", C, "tachyon_mqtt_acl_denied_total", ACL_HELP, "access", "publish"),
+	NUML("acl_denied_subscribe", C, "tachyon_mqtt_acl_denied_total", ACL_HELP, "access", "subscribe"),
+	NUML("acl_denied_read", C, "tachyon_mqtt_acl_denied_total", ACL_HELP, "access", "read"),
+	NUML("acl_denied_will", C, "tachyon_mqtt_acl_denied_total", ACL_HELP, "access", "will"),
+};
+
+/* tls: the TLS listeners (dataplane/dp_tls.c). */
+static const struct conv__map conv__tls_map[] = {
+	NUM("connections", G, "tachyon_tls_connections", "TLS sessions open (handshaking or established)."),
+	NUM("handshakes", C, "tachyon_tls_handshakes_total", "TLS handshakes completed."),
+	NUM("handshake_failures", C, "tachyon_tls_handshake_failures_total", "TLS handshakes that failed (bad certificate, clear text on a TLS port, protocol errors)."),
+	NUM("reloads", C, "tachyon_tls_reloads_total", "TLS contexts reloaded (tachyonctl tls-reload)."),
+	NUM("cipher_bytes_in", C, "tachyon_tls_received_bytes_total", "TLS ciphertext bytes received."),
+	NUM("cipher_bytes_out", C, "tachyon_tls_sent_bytes_total", "TLS ciphertext bytes sent."),
+};
+
+/* message_memory: the broker's messages in DPDK memory (dataplane/dp_msgmem.c). */
+static const struct conv__map conv__msgmem_map[] = {
+	SKIP("classes"), /* walked by conv__msgmem_classes */
+	NUM("heap_allocs", C, "tachyon_message_memory_heap_allocations_total", "Messages allocated from the DPDK heap (larger than the largest class, or the classes empty)."),
+	NUM("failures", C, "tachyon_message_memory_failures_total", "Messages refused: no message memory left."),
+	NUM("descs_in_use", G, "tachyon_message_memory_send_descriptors_in_use", "External-buffer descriptors of sends in flight."),
+	NUM("descs_available", G, "tachyon_message_memory_send_descriptors_available", "External-buffer descriptors free."),
+};
+
+/* message_memory.classes[]: one size-class mempool each. */
+static const struct conv__map conv__msgclass_map[] = {
+	SKIP("size"),
+	NUM("in_use", G, "tachyon_message_memory_objects_in_use", "Message objects in use, by size class (bytes)."),
+	NUM("available", G, "tachyon_message_memory_objects_available", "Message objects free, by size class (bytes)."),
 };
 
 /* persistence: the control core's log and snapshots (docs/durability.md). */
@@ -270,6 +313,9 @@ static const struct conv__group conv__mqtt = {
 static const struct conv__group conv__plog = GROUP("tachyon_persistence_", "persistence value", conv__plog_map);
 static const struct conv__group conv__mempool = GROUP("tachyon_mempool_", "mempool value", conv__mempool_map);
 static const struct conv__group conv__ring = GROUP("tachyon_ring_", "ring value", conv__ring_map);
+static const struct conv__group conv__tls = GROUP("tachyon_tls_", "TLS value", conv__tls_map);
+static const struct conv__group conv__msgmem = GROUP("tachyon_message_memory_", "message memory value", conv__msgmem_map);
+static const struct conv__group conv__msgclass = GROUP("tachyon_message_memory_", "message memory value", conv__msgclass_map);
 
 /* ---- the walk ----------------------------------------------------------------------- */
 
@@ -762,6 +808,14 @@ static void conv__stats(struct conv__ctx *c, const struct json_value *st)
 			conv__mqtt_sessions(c, v);
 		} else if (strcmp(key, "persistence") == 0) {
 			conv__group_walk(c, &conv__plog, v, NULL, 0);
+		} else if (strcmp(key, "tls") == 0) {
+			conv__group_walk(c, &conv__tls, v, NULL, 0);
+		} else if (strcmp(key, "message_memory") == 0) {
+			static const char *const class_ids[][2] = { { "size", "size" } };
+			conv__group_walk(c, &conv__msgmem, v, NULL, 0);
+			const struct json_value *cl = json_get(v, "classes");
+			if (cl != NULL)
+				conv__items(c, &conv__msgclass, cl, class_ids, 1);
 		} else if (strcmp(key, "totals") == 0) {
 			/* Sums over the workers: Prometheus sums per-worker series itself, and
 			 * exporting both would double every sum() over the family. */

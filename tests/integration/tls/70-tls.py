@@ -19,6 +19,7 @@ require_certificate and use_identity_as_username.
   test_reload_certificate         tachyonctl tls-reload: new connections see the new
                                   certificate, an open one keeps working
   test_tls_impaired               TLS through the impairment layer (loss, reordering)
+  test_exporter_tls_metrics       tachyon-exporter shows the tls metrics; promtool accepts them
   test_stop_clean                 SIGTERM: exit 0, no sanitizer report, every SSL freed
 Run: sudo TACHYOND=... TACHYONCTL=... /usr/bin/python3 70-tls.py [test-name-substring]
 """
@@ -434,6 +435,27 @@ def test_tls_impaired():
             s.close()
 
 
+def test_exporter_tls_metrics():
+    # The exporter maps the tls section to Prometheus names that promtool accepts.
+    exe = os.environ.get("TACHYON_EXPORTER")
+    if not exe or not shutil.which("promtool"):
+        print("  (skipped: no TACHYON_EXPORTER or promtool)")
+        return
+    b = broker()
+    r = subprocess.run([exe, "--once", "--socket", b.sock], capture_output=True, text=True,
+                       timeout=30)
+    check(r.returncode == 0, f"tachyon-exporter --once: {r.returncode} {r.stderr}")
+    text = r.stdout
+    for name in ("tachyon_tls_handshakes_total", "tachyon_tls_handshake_failures_total",
+                 "tachyon_tls_connections", "tachyon_message_memory_objects_in_use"):
+        check(f"\n{name}" in text, f"{name} missing from the exporter's output")
+    hs = [ln for ln in text.splitlines() if ln.startswith("tachyon_tls_handshakes_total ")]
+    check(hs and float(hs[0].split()[1]) > 0, f"no TLS handshakes counted: {hs}")
+    p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=30)
+    check(p.returncode == 0, f"promtool check metrics: {p.stdout} {p.stderr}")
+
+
 def test_stop_clean():
     global _broker
     b, _broker = broker(), None
@@ -451,7 +473,7 @@ def main():
              "test_client_cert_required", "test_expired_client_cert",
              "test_identity_is_username", "test_tls12_and_tls13", "test_minimum_version",
              "test_plaintext_on_tls_port", "test_churn", "test_reload_certificate",
-             "test_tls_impaired", "test_stop_clean"]
+             "test_tls_impaired", "test_exporter_tls_metrics", "test_stop_clean"]
     tests.sort(key=lambda t: order.index(t.__name__))
     try:
         run_tests(tests)
