@@ -629,6 +629,19 @@ static uint32_t dp__feed_bytes(struct dp__mconn *mc, const uint8_t *p, uint32_t 
 	return used;
 }
 
+/* Free the first received segment (used up) and start at the next one. */
+static void dp__rx_pop(struct dp__mconn *mc)
+{
+	struct rte_mbuf *seg = mc->rx;
+	mc->rx = seg->next;
+	if (mc->rx == NULL)
+		mc->rx_tail = NULL;
+	seg->next = NULL;
+	seg->nb_segs = 1;
+	rte_pktmbuf_free_seg(seg);
+	mc->rx_off = 0;
+}
+
 /* TLS: hand ciphertext to OpenSSL (at most DP__TLS_CIPHER_MAX ahead, so a paused
  * connection's window still closes), run the handshake, frame the plaintext. A failed
  * handshake or a bad record ends the connection (the alert goes out first); the peer's
@@ -643,13 +656,7 @@ static void dp__tls_feed(struct dp__mconn *mc)
 									       mc->rx_off), len) != 0)
 				break;
 			mc->consumed += len;
-			mc->rx = seg->next;
-			if (mc->rx == NULL)
-				mc->rx_tail = NULL;
-			seg->next = NULL;
-			seg->nb_segs = 1;
-			rte_pktmbuf_free_seg(seg);
-			mc->rx_off = 0;
+			dp__rx_pop(mc);
 		}
 		enum dp_tls_state st = dp_tls_step(mc->tls);
 		dp__tls_flush(mc); /* handshake messages, alerts, tickets */
@@ -707,13 +714,7 @@ static void dp__feed(struct dp__mconn *mc)
 		if (mc->rx_off < seg->data_len && !mc->dead)
 			break; /* paused inside this segment */
 		/* Segment used up (the broker is done with views into it). */
-		mc->rx = seg->next;
-		if (mc->rx == NULL)
-			mc->rx_tail = NULL;
-		seg->next = NULL;
-		seg->nb_segs = 1;
-		rte_pktmbuf_free_seg(seg);
-		mc->rx_off = 0;
+		dp__rx_pop(mc);
 	}
 	mc->in_feed = false;
 	if (mc->dead) {

@@ -142,19 +142,7 @@ int brk_ctl_publish(struct brk_worker *w, const char *topic, size_t topic_len,
 	if (topic_len == 0 || topic_len > 65535 || topic_name_check(topic, topic_len) != 0 ||
 	    qos > 2)
 		return -EINVAL;
-	struct mqtt_publish p;
-	memset(&p, 0, sizeof(p));
-	p.qos = qos;
-	p.retain = retain;
-	p.payload.p = payload;
-	p.payload.len = len;
-	struct brk_msg *m = brk_msg_new(&p, (const uint8_t *)topic, (uint16_t)topic_len, 0,
-					w->now);
-	if (m == NULL)
-		return -ENOMEM;
-	brk_route(w, m);
-	brk_msg_unref(m);
-	return 0;
+	return brk_publish_internal(w, topic, topic_len, payload, len, qos, retain);
 }
 
 #define BRK__SET(field, v) __atomic_store_n(&sh->set.field, (v), __ATOMIC_RELAXED)

@@ -51,11 +51,7 @@ static uint64_t brk__conn_deadline(const struct brk_conn *c)
 
 void brk_conn_timer(struct brk_conn *c)
 {
-	uint64_t at = brk__conn_deadline(c);
-	if (at == BRK_NEVER)
-		twheel_del(&c->w->conn_wheel, &c->tn);
-	else
-		twheel_add(&c->w->conn_wheel, &c->tn, at);
+	twheel_set(&c->w->conn_wheel, &c->tn, brk__conn_deadline(c)); /* BRK_NEVER: off */
 }
 
 void brk_conn_timer_fire(struct brk_conn *c)

@@ -396,7 +396,8 @@ void brk_sys_publish(struct brk_worker *w);
 void brk_post(struct brk_worker *w, unsigned to, const struct brk_xmsg *m, bool must);
 void brk_uid_add(struct brk_worker *w, struct brk_session *s);
 void brk_uid_del(struct brk_worker *w, struct brk_session *s);
-void brk_publish_internal(struct brk_worker *w, const char *topic, const uint8_t *payload,
-			  uint32_t len, uint8_t qos, bool retain);
+/* A message from the broker itself ($SYS, management publish); topic_len < 65536. */
+int brk_publish_internal(struct brk_worker *w, const char *topic, size_t topic_len,
+			 const uint8_t *payload, uint32_t len, uint8_t qos, bool retain);
 
 #endif /* TACHYON_BRK_INT_H */

@@ -411,11 +411,7 @@ static uint64_t brk__session_deadline(const struct brk_session *s)
 
 void brk_session_timer(struct brk_session *s)
 {
-	uint64_t at = brk__session_deadline(s);
-	if (at == BRK_NEVER)
-		twheel_del(&s->w->sess_wheel, &s->tn);
-	else
-		twheel_add(&s->w->sess_wheel, &s->tn, at);
+	twheel_set(&s->w->sess_wheel, &s->tn, brk__session_deadline(s)); /* BRK_NEVER: off */
 }
 
 void brk_session_timer_fire(struct brk_session *s)

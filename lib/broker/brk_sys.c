@@ -11,11 +11,15 @@
 
 #include "broker/brk_int.h"
 
+static void brk__sys_str(struct brk_worker *w, const char *topic, const char *s, int n)
+{
+	brk_publish_internal(w, topic, strlen(topic), (const uint8_t *)s, (uint32_t)n, 0, true);
+}
+
 static void brk__sys_u64(struct brk_worker *w, const char *topic, uint64_t v)
 {
 	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%" PRIu64, v);
-	brk_publish_internal(w, topic, (const uint8_t *)buf, (uint32_t)n, 0, true);
+	brk__sys_str(w, topic, buf, snprintf(buf, sizeof(buf), "%" PRIu64, v));
 }
 
 void brk_sys_publish(struct brk_worker *w)
@@ -24,11 +28,10 @@ void brk_sys_publish(struct brk_worker *w)
 	brk_shared_counters(w->sh, &k);
 	char buf[64];
 	int n = snprintf(buf, sizeof(buf), "tachyon version %s", TACHYON_VERSION);
-	brk_publish_internal(w, "$SYS/broker/version", (const uint8_t *)buf, (uint32_t)n, 0,
-			     true);
+	brk__sys_str(w, "$SYS/broker/version", buf, n);
 	n = snprintf(buf, sizeof(buf), "%" PRIu64 " seconds",
 		     (uint64_t)((w->now - w->sh->start_ns) / BRK_SEC));
-	brk_publish_internal(w, "$SYS/broker/uptime", (const uint8_t *)buf, (uint32_t)n, 0, true);
+	brk__sys_str(w, "$SYS/broker/uptime", buf, n);
 	brk__sys_u64(w, "$SYS/broker/clients/connected", k.clients_connected);
 	brk__sys_u64(w, "$SYS/broker/clients/total", k.clients_total);
 	brk__sys_u64(w, "$SYS/broker/clients/maximum", k.clients_maximum);

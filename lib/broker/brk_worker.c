@@ -342,8 +342,8 @@ void brk_worker_tick(struct brk_worker *w, uint64_t now_ns)
 	}
 }
 
-void brk_publish_internal(struct brk_worker *w, const char *topic, const uint8_t *payload,
-			  uint32_t len, uint8_t qos, bool retain)
+int brk_publish_internal(struct brk_worker *w, const char *topic, size_t topic_len,
+			 const uint8_t *payload, uint32_t len, uint8_t qos, bool retain)
 {
 	struct mqtt_publish p;
 	memset(&p, 0, sizeof(p));
@@ -351,10 +351,11 @@ void brk_publish_internal(struct brk_worker *w, const char *topic, const uint8_t
 	p.retain = retain;
 	p.payload.p = payload;
 	p.payload.len = len;
-	struct brk_msg *m = brk_msg_new(&p, (const uint8_t *)topic, (uint16_t)strlen(topic), 0,
+	struct brk_msg *m = brk_msg_new(&p, (const uint8_t *)topic, (uint16_t)topic_len, 0,
 					w->now);
 	if (m == NULL)
-		return;
+		return -ENOMEM;
 	brk_route(w, m);
 	brk_msg_unref(m);
+	return 0;
 }

@@ -63,6 +63,14 @@ void twheel_add(struct twheel *tw, struct twheel_node *n, uint64_t at_ns)
 	twheel__link(&tw->slots[t & tw->mask], n);
 }
 
+void twheel_set(struct twheel *tw, struct twheel_node *n, uint64_t at_ns)
+{
+	if (at_ns == UINT64_MAX)
+		twheel_del(tw, n);
+	else
+		twheel_add(tw, n, at_ns);
+}
+
 void twheel_del(struct twheel *tw, struct twheel_node *n)
 {
 	if (!twheel_filed(n))

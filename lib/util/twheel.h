@@ -50,6 +50,9 @@ void twheel_fini(struct twheel *tw);
 /** File @p n for deadline @p at_ns (moving it if it is filed already). */
 void twheel_add(struct twheel *tw, struct twheel_node *n, uint64_t at_ns);
 
+/** File @p n for @p at_ns, or take it off the wheel when @p at_ns is UINT64_MAX (never). */
+void twheel_set(struct twheel *tw, struct twheel_node *n, uint64_t at_ns);
+
 /** Take @p n off the wheel; harmless when it is not filed. */
 void twheel_del(struct twheel *tw, struct twheel_node *n);
 
