@@ -145,5 +145,6 @@ const struct mgmt_cmd rt_cmds[] = {
 	{ "status", "version, uptime, workers, ports, addresses, listeners", rt__cmd_status },
 	{ "stats", "per-worker and per-port counters, DPDK port statistics", rt_cmd_stats },
 	{ "shutdown", "stop the broker (as SIGTERM does)", rt__cmd_shutdown },
+	{ "snapshot", "write a persistence snapshot now", rt_cmd_snapshot },
 	{ NULL, NULL, NULL },
 };

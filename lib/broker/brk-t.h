@@ -18,6 +18,7 @@
 struct brk_msg;
 struct brk_session;
 struct brk_xfer;
+struct plog_rec;
 
 /** Largest number of workers (one bit each in a topic route mask). */
 #define BRK_MAX_WORKERS TOPIC_MAX_WORKERS
@@ -89,7 +90,23 @@ struct brk_worker_ops {
 	 *   and drops fan-out with a counter).
 	 */
 	int (*post)(void *ctx, unsigned to, const struct brk_xmsg *m);
-	void *ctx;                  /**< first argument of post */
+	void *ctx;                  /**< first argument of every op */
+	/**
+	 * Persistence (docs/durability.md); NULL = off (nothing durable, acks at once). Hand
+	 * one record describing a durable state change to the control core. Must not block and
+	 * must keep the order of calls; the record's byte strings are valid during the call
+	 * only (the transport copies or encodes them).
+	 * @return the record's worker-local sequence number (1, 2, 3... one per successful
+	 *   call, no holes), or a negative errno (-ENOMEM): the record is lost, counted.
+	 */
+	int64_t (*persist)(void *ctx, const struct plog_rec *rec);
+	/**
+	 * Sync mode: the highest worker-local sequence number known to be on disk (published
+	 * by the control core; a relaxed atomic load). NULL with persist = async mode.
+	 */
+	uint64_t (*durable)(void *ctx);
+	/** Wake worker @p to if it sleeps (it has something to look at); may be NULL. */
+	void (*wake)(void *ctx, unsigned to);
 };
 
 /** Process-wide counters (atomics in struct brk_shared; see docs/broker.md). */
@@ -119,6 +136,9 @@ struct brk_counters {
 	uint64_t keepalive_timeouts;  /**< connections closed by the keep alive */
 	uint64_t expired;             /**< messages dropped because their expiry passed */
 	uint64_t xmsg_drops;          /**< fan-out messages lost to a full worker inbox */
+	uint64_t persist_records;     /**< durable-state records handed to the control core */
+	uint64_t persist_errors;      /**< records that could not be handed over (lost) */
+	uint64_t acks_held;           /**< PUBACK/PUBREC held until their records were durable */
 };
 
 #endif /* TACHYON_BRK_T_H */

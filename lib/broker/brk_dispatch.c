@@ -38,6 +38,7 @@ struct brk_conn *brk_conn_open(struct brk_worker *w, const struct brk_conn_ops *
 static void brk__conn_free(struct brk_conn *c)
 {
 	struct brk_worker *w = c->w;
+	brk_persist_conn_gone(c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else

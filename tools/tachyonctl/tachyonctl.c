@@ -4,7 +4,7 @@
  * reads one reply line, and prints it as readable text (or raw with --json).
  *
  *   tachyonctl [-s SOCKET] [--json] [--timeout SEC] COMMAND [--help]
- *   commands: status, stats [--all], shutdown, help
+ *   commands: status, stats [--all], shutdown, snapshot, help
  *
  * Exit codes: 0 ok; 1 the broker answered with an error ({"ok":false,...}); 2 usage error,
  * no connection, no reply or an unreadable reply.
@@ -244,6 +244,7 @@ static const struct ctl_cmd ctl__cmds[] = {
 	{ "stats", "stats [--all]", "per-worker counters and port statistics (--all: "
 	  "include zero counters)", ctl__print_stats },
 	{ "shutdown", "shutdown", "stop the broker (like SIGTERM)", ctl__print_message },
+	{ "snapshot", "snapshot", "write a persistence snapshot now", ctl__print_message },
 	{ "help", "help", "list the commands the broker itself accepts", ctl__print_help },
 };
 
