@@ -8,10 +8,12 @@
  *   2. SIGINT/SIGTERM blocked in every thread (they are read from a signalfd by mgmt_run)
  *   3. single-instance lock beside the management socket: a second tachyond on the same
  *      socket path stops here, before it touches the EAL or the tap
- *   4. EAL, one mbuf pool per worker, the port (tap: kernel side addressed and up)
- *   5. workers prepared, the transport attached (dp_l4_attach), password and ACL files loaded
- *      and published to the broker (rt_auth.c), the management socket opened, workers
- *      launched; "ready" printed on stdout
+ *   4. the persistence store opened and recovered (rt_persist.c; before the EAL, so an
+ *      unreadable store stops us first); EAL, one mbuf pool per worker, the port (tap:
+ *      kernel side addressed and up)
+ *   5. workers prepared, the transport attached (dp_l4_attach), the recovered state rebuilt
+ *      in the broker, password and ACL files loaded and published to the broker
+ *      (rt_auth.c), the management socket opened, workers launched; "ready" printed
  *   6. mgmt_run until SIGINT/SIGTERM or `shutdown`
  *   7. workers stopped, port closed (the tap disappears), socket removed, EAL cleaned up: 0
  *
@@ -167,8 +169,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tachyond: %s\n", err);
 		return 1;
 	}
+	/* The store first: an unreadable one stops us before the EAL and the tap. */
+	if (rt_persist_open(rt, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tachyond: %s\n", err);
+		rt_persist_close(rt);
+		mgmt_unlock(lock_fd);
+		return 1;
+	}
 	if (dp_eal_start(&rt->cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tachyond: %s\n", err);
+		rt_persist_close(rt);
 		mgmt_unlock(lock_fd);
 		return 1;
 	}
@@ -184,12 +194,14 @@ int main(int argc, char **argv)
 	if (rt__pools(rt, lcores, err, sizeof(err)) != 0 ||
 	    dp_port_open(&rt->port, &rt->cfg, rt->pools, (uint16_t)rt->n_workers, err,
 			 sizeof(err)) != 0 ||
+	    rt_persist_attach(rt, err, sizeof(err)) != 0 ||
 	    rt__workers(rt, lcores, err, sizeof(err)) != 0 ||
+	    rt_persist_restore(rt, err, sizeof(err)) != 0 ||
 	    rt_auth_init(rt, err, sizeof(err)) != 0)
 		goto fail;
 	rt->mgmt = mgmt_open(rt->cfg.mgmt_socket, rt->cfg.mgmt_group, rt_cmds, rt, NULL, 0, err,
 			     sizeof(err));
-	if (rt->mgmt == NULL)
+	if (rt->mgmt == NULL || rt_persist_watch(rt, err, sizeof(err)) != 0)
 		goto fail;
 	for (unsigned i = 0; i < rt->n_workers; i++) {
 		rc = rte_eal_remote_launch(dp_worker_main, &rt->workers[i], lcores[i]);
@@ -216,6 +228,7 @@ fail:
 	fprintf(stderr, "tachyond: %s\n", err);
 out:
 	rt__stop_workers(rt, launched);
+	rt_persist_close(rt);       /* the workers' last records, a final snapshot */
 	rt_auth_fini();
 	dp_port_close(&rt->port);   /* the tap's kernel interface goes away here */
 	mgmt_close(rt->mgmt);

@@ -45,10 +45,33 @@ struct mgmt {
 	void (*tick)(void *ctx);
 	bool stop;
 	struct mgmt__client clients[MGMT_MAX_CLIENTS];
+	struct { void (*fn)(void *ctx); void *ctx; } watch[MGMT_MAX_WATCH];
+	unsigned n_watch;
 };
 
-/* epoll data: small integers for our own fds, client index + this base for clients. */
-enum { MGMT__EV_LISTEN = 1, MGMT__EV_SIGNAL, MGMT__EV_TIMER, MGMT__EV_CLIENT = 16 };
+/* epoll data: small integers for our own fds, watched fds from MGMT__EV_WATCH, client
+ * index + MGMT__EV_CLIENT for clients. */
+enum { MGMT__EV_LISTEN = 1, MGMT__EV_SIGNAL, MGMT__EV_TIMER, MGMT__EV_WATCH = 8,
+       MGMT__EV_CLIENT = 16 };
+_Static_assert(MGMT__EV_WATCH + MGMT_MAX_WATCH <= MGMT__EV_CLIENT, "watch ids overlap");
+
+static int mgmt__epoll_add(struct mgmt *m, int fd, uint32_t events, uint64_t data)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = data };
+	return epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int mgmt_watch(struct mgmt *m, int fd, void (*fn)(void *ctx), void *ctx)
+{
+	if (m->n_watch >= MGMT_MAX_WATCH)
+		return -1;
+	if (mgmt__epoll_add(m, fd, EPOLLIN, MGMT__EV_WATCH + m->n_watch) != 0)
+		return -1;
+	m->watch[m->n_watch].fn = fn;
+	m->watch[m->n_watch].ctx = ctx;
+	m->n_watch++;
+	return 0;
+}
 
 int mgmt_error(struct mgmt_req *req, const char *code, const char *fmt, ...)
 {
@@ -127,11 +150,6 @@ void mgmt_unlock(int lock_fd)
 		close(lock_fd); /* releases the flock; the file stays (see docs/management.md) */
 }
 
-static int mgmt__epoll_add(struct mgmt *m, int fd, uint32_t events, uint64_t data)
-{
-	struct epoll_event ev = { .events = events, .data.u64 = data };
-	return epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev);
-}
 
 static int mgmt__listen(struct mgmt *m, const char *group, char *err, size_t errlen)
 {
@@ -447,6 +465,8 @@ int mgmt_run(struct mgmt *m)
 				struct signalfd_siginfo si;
 				if (read(m->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 					sig = (int)si.ssi_signo;
+			} else if (d >= MGMT__EV_WATCH && d < MGMT__EV_WATCH + m->n_watch) {
+				m->watch[d - MGMT__EV_WATCH].fn(m->watch[d - MGMT__EV_WATCH].ctx);
 			} else if (d == MGMT__EV_TIMER) {
 				uint64_t ticks;
 				if (read(m->timer_fd, &ticks, sizeof(ticks)) > 0 && m->tick != NULL)

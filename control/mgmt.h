@@ -32,6 +32,7 @@ struct json_writer;
 
 #define MGMT_MAX_CLIENTS 64          /**< more connections are refused (closed at once) */
 #define MGMT_MAX_LINE (64 * 1024)    /**< longest request line; longer ones get an error */
+#define MGMT_MAX_WATCH 4             /**< other fds mgmt_run() may wait on (mgmt_watch) */
 
 struct mgmt;
 
@@ -84,6 +85,14 @@ struct mgmt *mgmt_open(const char *path, const char *group, const struct mgmt_cm
  * @return the signal number that ended the run, or 0 when mgmt_stop() did.
  */
 int mgmt_run(struct mgmt *m);
+
+/**
+ * Also wait on @p fd (readable): mgmt_run() calls @p fn(@p ctx) when it is, on the control
+ * core's thread; @p fn must consume what made it readable (level-triggered). Used by the
+ * persistence (its workers' eventfd and its commit timer). At most MGMT_MAX_WATCH.
+ * @return 0, or -1 (table full, epoll_ctl failed: errno).
+ */
+int mgmt_watch(struct mgmt *m, int fd, void (*fn)(void *ctx), void *ctx);
 
 /** Make mgmt_run() return after the current request's reply is sent (e.g. `shutdown`). */
 void mgmt_stop(struct mgmt *m);

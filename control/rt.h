@@ -10,6 +10,7 @@
 #ifndef TACHYON_RT_H
 #define TACHYON_RT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "conf/conf.h"
@@ -18,6 +19,8 @@
 
 struct mgmt;
 struct mgmt_cmd;
+struct rt_persist;
+struct json_writer;
 struct rte_mempool;
 
 /** Upper bound on workers (RTE_MAX_LCORE is larger; one queue pair per worker per port). */
@@ -31,6 +34,7 @@ struct rt {
 	struct dp_worker *workers;          /**< n_workers, cache-aligned (rte_zmalloc) */
 	struct rte_mempool *pools[RT_MAX_WORKERS]; /**< one mbuf pool per worker */
 	struct mgmt *mgmt;
+	struct rt_persist *persist;         /**< NULL when persistence is off (rt_persist.c) */
 };
 
 /** The management command table (ctx = struct rt). */
@@ -56,6 +60,22 @@ int rt_cmd_publish(struct mgmt_req *req);
 int rt_cmd_config(struct mgmt_req *req);
 int rt_cmd_reload(struct mgmt_req *req);
 int rt_cmd_log(struct mgmt_req *req);
+
+/* ---- persistence (rt_persist.c), in start-up order; each returns 0 or -1 with err ---- */
+/** Open and recover the store (before the EAL: an unreadable store stops us early). */
+int rt_persist_open(struct rt *rt, char *err, size_t errlen);
+/** Create the workers' record rings (after the EAL, before the workers attach). */
+int rt_persist_attach(struct rt *rt, char *err, size_t errlen);
+/** Rebuild the recovered state in the broker (workers attached, not launched). */
+int rt_persist_restore(struct rt *rt, char *err, size_t errlen);
+/** Wait on the workers' eventfd and the commit/snapshot timer in mgmt_run(). */
+int rt_persist_watch(struct rt *rt, char *err, size_t errlen);
+/** After the workers stopped: last records, final snapshot, close. */
+void rt_persist_close(struct rt *rt);
+/** `stats`: the "persistence" object (nothing when persistence is off). */
+void rt_persist_stats_json(const struct rt *rt, struct json_writer *w);
+/** `snapshot`: write a snapshot now. */
+int rt_cmd_snapshot(struct mgmt_req *req);
 
 /** Seconds since start (monotonic). */
 double rt_uptime_s(const struct rt *rt);

@@ -162,5 +162,6 @@ const struct mgmt_cmd rt_cmds[] = {
 	  rt_cmd_reload },
 	{ "log", "the log level: get, or set with level", rt_cmd_log },
 	RT_AUTH_CMDS,
+	{ "snapshot", "write a persistence snapshot now", rt_cmd_snapshot },
 	{ NULL, NULL, NULL },
 };

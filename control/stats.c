@@ -93,6 +93,7 @@ int rt_cmd_stats(struct mgmt_req *req)
 	/* The broker's counters are process-wide (summed over workers by lib/broker). */
 	if (rt->n_workers > 0 && rt->workers[0].mqtt != NULL)
 		dp_mqtt_stats_json(rt->workers[0].mqtt, w);
+	rt_persist_stats_json(rt, w);
 
 	json_key(w, "ports");
 	json_arr_begin(w);

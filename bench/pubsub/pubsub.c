@@ -109,6 +109,7 @@ struct ps__opts {
 	int window;
 	double timeout_s;
 	double quiet_s;
+	bool persistent;  /**< -k: subscribers keep their sessions (clean 0 / expiry 3600) */
 };
 
 /** Everything one run measures. */
@@ -277,7 +278,11 @@ static void ps__send_connect(struct ps__conn *c)
 
 	snprintf(id, sizeof(id), "tps-%d-%c%d", (int)getpid(), c->is_pub ? 'p' : 's', c->idx);
 	p.connect.version = (uint8_t)opt.version;
-	p.connect.clean_start = true;
+	p.connect.clean_start = c->is_pub || !opt.persistent;
+	if (!c->is_pub && opt.persistent && opt.version == 5) {
+		MQTT_PROP_SET(&p.connect.props, MQTT_PROP_SESSION_EXPIRY);
+		p.connect.props.session_expiry = 3600;
+	}
 	p.connect.keep_alive = 120;
 	p.connect.client_id = (struct mqtt_str){ (const uint8_t *)id, (uint32_t)strlen(id) };
 	ps__queue(c, &p);
@@ -578,7 +583,8 @@ static void ps__usage(void)
 	fprintf(stderr,
 		"usage: tachyon-pubsub -h HOST [-p PORT] [-s SUBS] [-P PUBS] [-q 0|1] [-n MSGS_PER_PUB]\n"
 		"         [-z PAYLOAD_BYTES] [-V 4|5] [-t TOPIC] [-w WINDOW] [-T TIMEOUT_S]\n"
-		"         [-Q QUIET_S] [--json]\n"
+		"         [-Q QUIET_S] [-k] [--json]\n"
+		"  -k: persistent subscriber sessions (durable: logged when persistence is on)\n"
 		"  S subscribers subscribe to TOPIC at QoS q; P publishers each send n messages of\n"
 		"  z bytes (>= %d) at QoS q (QoS 1: at most WINDOW unacknowledged, default 64).\n"
 		"  Prints publish rate, deliveries/s, lost, duplicates and latency percentiles.\n",
@@ -595,9 +601,10 @@ static void ps__parse(int argc, char **argv)
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "h:p:s:P:q:n:z:V:t:w:T:Q:", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h:p:s:P:q:n:z:V:t:w:T:Q:k", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'h': opt.host = optarg; break;
+		case 'k': opt.persistent = true; break;
 		case 'p': opt.port = optarg; break;
 		case 's': opt.subs = atoi(optarg); break;
 		case 'P': opt.pubs = atoi(optarg); break;

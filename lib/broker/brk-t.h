@@ -18,6 +18,7 @@
 struct brk_msg;
 struct brk_session;
 struct brk_xfer;
+struct plog_rec;
 
 /** Largest number of workers (one bit each in a topic route mask). */
 #define BRK_MAX_WORKERS TOPIC_MAX_WORKERS
@@ -96,12 +97,27 @@ struct brk_worker_ops {
 	 */
 	int (*post)(void *ctx, unsigned to, const struct brk_xmsg *m);
 	/**
-	 * Optional (may be NULL): wake worker @p worker if it sleeps, because brk_worker_busy()
-	 * became true (a password check finished on the verifier thread). Called from that
-	 * thread. Without it the answer waits for the worker's next brk_worker_tick().
+	 * Optional (may be NULL): wake worker @p worker if it sleeps, because work for it arrived
+	 * from another thread (brk_worker_busy(): a password check finished on the verifier
+	 * thread; brk_worker_persist_ready(): records became durable). Called from that thread.
+	 * Without it the work waits for the worker's next brk_worker_tick().
 	 */
 	void (*wake)(void *ctx, unsigned worker);
-	void *ctx;                  /**< first argument of post and wake */
+	void *ctx;                  /**< first argument of every op */
+	/**
+	 * Persistence (docs/durability.md); NULL = off (nothing durable, acks at once). Hand
+	 * one record describing a durable state change to the control core. Must not block and
+	 * must keep the order of calls; the record's byte strings are valid during the call
+	 * only (the transport copies or encodes them).
+	 * @return the record's worker-local sequence number (1, 2, 3... one per successful
+	 *   call, no holes), or a negative errno (-ENOMEM): the record is lost, counted.
+	 */
+	int64_t (*persist)(void *ctx, const struct plog_rec *rec);
+	/**
+	 * Sync mode: the highest worker-local sequence number known to be on disk (published
+	 * by the control core; a relaxed atomic load). NULL with persist = async mode.
+	 */
+	uint64_t (*durable)(void *ctx);
 };
 
 /** Process-wide counters (atomics in struct brk_shared; see docs/broker.md). */
@@ -153,6 +169,9 @@ struct brk_counters {
 	uint64_t acl_denied_subscribe; /**< SUBSCRIBE filters refused */
 	uint64_t acl_denied_read;     /**< deliveries (retained ones too) not made: no read */
 	uint64_t acl_denied_will;     /**< wills dropped at publish time: no write access */
+	uint64_t persist_records;     /**< durable-state records handed to the control core */
+	uint64_t persist_errors;      /**< records that could not be handed over (lost) */
+	uint64_t acks_held;           /**< PUBACK/PUBREC held until their records were durable */
 };
 
 #endif /* TACHYON_BRK_T_H */

@@ -107,6 +107,28 @@ unsigned brk_worker_index(const struct brk_worker *w);
  */
 bool brk_worker_busy(const struct brk_worker *w);
 
+/**
+ * Sync mode: true when held acknowledgements (or fan-out marks) can be released now that
+ * more records are durable; the runtime should not sleep then. Worker thread; cheap.
+ */
+bool brk_worker_persist_ready(const struct brk_worker *w);
+
+struct plog_state;
+struct plog_sess;
+
+/**
+ * Recovery: rebuild the durable state the control core recovered (lib/plog) in the broker:
+ * sessions (offline, spread over the workers; a reconnecting client takes its session over
+ * as in any takeover), their subscriptions, queued and in-flight QoS 1/2 messages (sent
+ * again with DUP on reconnect) and inbound QoS 2 ids, and the retained messages.
+ * Call once every worker exists and before any runs, on a thread registered with QSBR.
+ * @param gone  called for each session not restored because it expired while the broker
+ *   was down (the control core logs sess_expire for it); may be NULL.
+ * @return 0; -EINVAL (a worker missing); -ENOMEM (part of the state was not restored).
+ */
+int brk_restore(struct brk_shared *sh, const struct plog_state *st, uint64_t now_ns,
+		void (*gone)(void *arg, const struct plog_sess *s), void *arg);
+
 /* ---------------------------------------------------------------- connections */
 
 #define BRK_MAX_LISTENERS 16

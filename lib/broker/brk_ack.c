@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "broker/brk_int.h"
+#include "plog/plog_record.h"
 
 static struct brk_dlv *brk__find(struct brk_session *s, uint16_t pid, uint8_t qos, uint8_t st)
 {
@@ -22,6 +23,7 @@ static struct brk_dlv *brk__find(struct brk_session *s, uint16_t pid, uint8_t qo
 
 static void brk__done(struct brk_session *s, struct brk_dlv *d)
 {
+	brk_p_mref(s, PLOG_REC_MSG_ACK, d);
 	brk_dlv_take(&s->inflight, d->pid, NULL);
 	brk_msg_unref(d->msg);
 	free(d);
@@ -53,10 +55,17 @@ int brk_handle_pubrec(struct brk_conn *c, const struct mqtt_packet *pkt)
 		return 0;
 	}
 	d->state = BRK_DLV_RELEASED;
+	brk_p_mref(c->s, PLOG_REC_QOS2_OUT_REL, d);
 	c->s->inflight.bytes -= d->msg->pub.payload.len;
 	brk_msg_unref(d->msg);
 	d->msg = NULL;
-	brk_send_ack(c, MQTT_PUBREL, pid, 0);
+	/* Sync mode, durable session: PUBREL only once qos2_out_rel is on disk. Sent earlier,
+	 * a machine crash could make us send the PUBLISH again with an id the client has
+	 * already released: it would deliver it twice (docs/durability.md). */
+	if (c->s->durable)
+		brk_persist_ack(c, MQTT_PUBREL, pid, 0);
+	else
+		brk_send_ack(c, MQTT_PUBREL, pid, 0);
 	return 0;
 }
 

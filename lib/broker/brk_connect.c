@@ -164,6 +164,8 @@ enum brk_input brk_handle_connect(struct brk_conn *c, const struct mqtt_packet *
 				      ? cn->props.session_expiry : 0;
 	else
 		s->expiry_s = cn->clean_start ? 0 : UINT32_MAX;
+	s->version = c->version;
+	s->durable = brk_persist_on(w) && s->expiry_s != 0;
 	if (brk_sec_identity(c, s, cn) != 0 || (cn->will && brk_will_set(c, cn) != 0)) {
 		c->s = NULL;
 		s->conn = NULL;
@@ -175,6 +177,8 @@ enum brk_input brk_handle_connect(struct brk_conn *c, const struct mqtt_packet *
 	struct brk_xfer *x = NULL;
 	bool wait = false;
 	brk_session_register(w, s, cn->clean_start, &x, &wait);
+	if (s->durable || s->replaced)
+		brk_p_sess_create(s, cn->clean_start);
 	if (wait) {
 		c->state = BRK_C_WAIT_XFER;
 		c->pause |= BRK_PAUSE_XFER;

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "broker/brk_int.h"
+#include "plog/plog_record.h"
 
 /* ---- queues ---- */
 
@@ -198,9 +199,11 @@ static void brk__launch(struct brk_session *s, struct brk_dlv *d)
 	}
 	d->pid = brk__next_pid(s);
 	d->state = BRK_DLV_PUBLISHED;
+	brk_p_mref(s, PLOG_REC_MSG_DELIVER, d);
 	int rc = brk__send_publish(c, d->msg, d->qos, d->retain, d->pid, false, d->sub_ids,
 				   d->n_sub_ids);
 	if (rc == -EMSGSIZE || rc == -EINVAL) {
+		brk_p_mref(s, PLOG_REC_MSG_ACK, d);
 		brk__dlv_free(d);
 		return;
 	}
@@ -215,6 +218,7 @@ void brk_deliver_pump(struct brk_session *s)
 		struct brk_dlv *d = brk__dlvq_pop(&s->queue);
 		if (brk_msg_expired(d->msg, w->now)) {
 			BRK_CNT(w, expired, 1);
+			brk_p_mref(s, PLOG_REC_MSG_ACK, d);
 			brk__dlv_free(d);
 			continue;
 		}
@@ -244,6 +248,7 @@ void brk_deliver_expire(struct brk_session *s)
 	while ((d = brk__dlvq_pop(&s->queue)) != NULL) {
 		if (brk_msg_expired(d->msg, w->now)) {
 			BRK_CNT(w, expired, 1);
+			brk_p_mref(s, PLOG_REC_MSG_ACK, d);
 			brk__dlv_free(d);
 		} else {
 			brk_dlvq_push(&keep, d);
@@ -306,6 +311,7 @@ void brk_deliver_to(struct brk_session *s, struct brk_msg *m, const struct topic
 	d->retain = retain;
 	d->n_sub_ids = n_sub_ids > BRK_MAX_SUB_IDS ? BRK_MAX_SUB_IDS : n_sub_ids;
 	memcpy(d->sub_ids, sub_ids, d->n_sub_ids * sizeof(uint32_t));
+	brk_p_msg_queue(s, d);
 	if (online && s->queue.head == NULL && brk__can_send(s) &&
 	    (qos == 0 || s->inflight.n < s->conn->send_max)) {
 		brk__launch(s, d);
@@ -388,6 +394,7 @@ void brk_route(struct brk_worker *w, struct brk_msg *m)
 	if (m->retain) {
 		if (m->pub.payload.len == 0) {
 			topic_retained_set(sh->tree, t, tl, NULL); /* clear [MQTT-3.3.1-10] */
+			brk_p_retain(w, m);
 		} else {
 			brk_msg_ref(m);
 			m->ret.free_fn = brk__retained_free;
@@ -396,6 +403,8 @@ void brk_route(struct brk_worker *w, struct brk_msg *m)
 				if (rc == -E2BIG)
 					BRK_CNT(w, lim_topic_levels, 1);
 				brk_msg_unref(m);
+			} else {
+				brk_p_retain(w, m);
 			}
 		}
 	}

@@ -77,6 +77,7 @@ static void brk__conn_free(struct brk_conn *c)
 {
 	struct brk_worker *w = c->w;
 	twheel_del(&w->conn_wheel, &c->tn);
+	brk_persist_conn_gone(c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else

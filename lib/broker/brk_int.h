@@ -69,6 +69,7 @@ struct brk_dlv {
 	bool retain;                 /**< RETAIN flag to send */
 	uint8_t n_sub_ids;
 	uint32_t sub_ids[BRK_MAX_SUB_IDS];
+	uint64_t mid;                /**< message id in the durable log (0: not logged) */
 };
 
 /** A FIFO of deliveries. */
@@ -112,6 +113,9 @@ struct brk_session {
 	char *id;
 	uint16_t id_len;
 	uint8_t state;               /**< enum brk_sess_state */
+	bool durable;                /**< persistent with persistence on: changes are logged */
+	bool replaced;               /**< registering it replaced another session */
+	uint8_t version;             /**< protocol level of the last CONNECT (records) */
 	bool registered;             /**< in sh->reg (not yet replaced or deleted by us) */
 	struct brk_conn *conn;       /**< ONLINE and PENDING: the connection */
 	uint32_t expiry_s;           /**< Session Expiry Interval (UINT32_MAX: never) */
@@ -200,6 +204,7 @@ struct brk_conn {
 	char **alias_out;            /**< [alias_out_max + 1] topic of each alias we set */
 	uint16_t *alias_out_len;
 	uint16_t alias_out_used;
+	uint32_t n_held;             /**< acknowledgements held in w->held (sync mode) */
 	char *assigned_id;           /**< v5: identifier we assigned, for CONNACK */
 	uint64_t rx_bytes, tx_bytes; /**< this connection's bytes (management `clients`) */
 	uint64_t connected_at;       /**< broker clock at CONNACK */
@@ -260,6 +265,11 @@ struct brk_shared {
 	int64_t n_lconns[BRK_MAX_LISTENERS]; /**< atomic: the same per listener */
 	int64_t connected;           /**< atomic: connections past CONNACK, process-wide */
 	int64_t connected_max;       /**< atomic: its highest value ($SYS, stats) */
+	uint64_t next_mid;           /**< atomic: next durable message id */
+	/** Sync mode, atomic: dlv_durable[k][j] = how many QoS 1/2 fan-out messages from
+	 *  worker j worker k has handled with every record they caused on disk. Written by k,
+	 *  read by j (brk_persist.c). */
+	uint64_t dlv_durable[BRK_MAX_WORKERS][BRK_MAX_WORKERS];
 };
 
 /** A post that found the target's inbox full, retried on each tick. */
@@ -267,6 +277,25 @@ struct brk_retry {
 	struct brk_retry *next;
 	unsigned to;
 	struct brk_xmsg m;
+};
+
+/** An acknowledgement held until the records it answers for are durable (sync mode). */
+struct brk_held {
+	struct brk_held *next;
+	struct brk_conn *c;          /**< NULL once the connection is gone */
+	uint64_t seq;                /**< this worker's records up to here must be durable */
+	uint16_t pid;
+	uint8_t type;                /**< MQTT_PUBACK / MQTT_PUBREC / MQTT_PUBREL */
+	uint8_t rc;
+	bool remote;                 /**< posted[] is meaningful */
+	uint64_t posted[];           /**< [n_workers]: fan-out posted to each worker so far */
+};
+
+/** A fan-out message from another worker handled here, waiting for our records. */
+struct brk_pmark {
+	uint64_t n;                  /**< count of such messages from worker j */
+	uint64_t seq;                /**< our last record when handled */
+	unsigned j;
 };
 
 struct brk_worker {
@@ -289,6 +318,13 @@ struct brk_worker {
 	struct brk_pwcache *pwc;     /**< logins verified lately (brk_access.c) */
 	struct brk_vjob *vdone;      /**< atomic: checks the verifier finished (a stack) */
 	uint32_t vjobs;              /**< checks submitted and not collected yet */
+	/* persistence (brk_persist.c) */
+	uint64_t pseq;               /**< last worker-local record sequence number */
+	struct brk_held *held, *held_tail;
+	uint64_t posted[BRK_MAX_WORKERS]; /**< QoS 1/2 fan-out posted to each worker */
+	uint64_t recvd[BRK_MAX_WORKERS];  /**< QoS 1/2 fan-out received from each worker */
+	struct brk_pmark *marks;     /**< ring of handled fan-out awaiting durability */
+	uint32_t marks_head, marks_n, marks_cap;
 };
 
 /* ---- brk_msg.c ---- */
@@ -333,6 +369,7 @@ struct brk_session *brk_session_new(struct brk_worker *w, const uint8_t *id, uin
 struct brk_session *brk_session_find(struct brk_worker *w, uint64_t uid);
 void brk_session_register(struct brk_worker *w, struct brk_session *s, bool clean,
 			  struct brk_xfer **now_x, bool *wait);
+void brk_session_register_restored(struct brk_worker *w, struct brk_session *s);
 void brk_session_detach(struct brk_session *s, bool abnormal);
 void brk_session_end(struct brk_session *s);
 void brk_session_takeover_req(struct brk_worker *w, const struct brk_xmsg *m);
@@ -388,6 +425,25 @@ int brk_sec_identity(struct brk_conn *c, struct brk_session *s, const struct mqt
 bool brk_acl_ok(struct brk_session *s, const struct mqtt_str *topic,
 		enum auth_acl_access access);
 bool brk_acl_will_ok(struct brk_session *s, const struct mqtt_str *topic);
+/* ---- brk_persist.c: durable-state records, held acknowledgements ---- */
+static inline bool brk_persist_on(const struct brk_worker *w)
+{
+	return w->ops.persist != NULL;
+}
+void brk_p_sess_create(struct brk_session *s, bool clean);
+void brk_p_sess(struct brk_session *s, unsigned type);
+void brk_p_sub_add(struct brk_session *s, const struct brk_sub *sub);
+void brk_p_sub_remove(struct brk_session *s, const char *filter, uint16_t len);
+void brk_p_retain(struct brk_worker *w, const struct brk_msg *m);
+void brk_p_msg_queue(struct brk_session *s, struct brk_dlv *d);
+void brk_p_mref(struct brk_session *s, unsigned type, const struct brk_dlv *d);
+void brk_p_q2in(struct brk_session *s, unsigned type, uint16_t pid);
+void brk_persist_ack(struct brk_conn *c, uint8_t type, uint16_t pid, uint8_t rc);
+void brk_persist_posted(struct brk_worker *w, unsigned to);
+void brk_persist_received(struct brk_worker *w, unsigned from);
+void brk_persist_poll(struct brk_worker *w);
+void brk_persist_conn_gone(struct brk_conn *c);
+void brk_persist_free(struct brk_worker *w);
 
 /* ---- brk_sys.c ---- */
 void brk_sys_publish(struct brk_worker *w);

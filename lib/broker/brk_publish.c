@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "broker/brk_int.h"
+#include "plog/plog_record.h"
 
 /* Resolve the topic of a v5 PUBLISH that may use a Topic Alias [MQTT-3.3.2-7..12].
  * @return 0 and the topic view, or a reason code. */
@@ -51,12 +52,13 @@ static unsigned brk__levels(const struct mqtt_str *t)
 	return n;
 }
 
+/* PUBACK / PUBREC: in sync mode held until the records they answer for are durable. */
 static void brk__ack(struct brk_conn *c, uint8_t qos, uint16_t pid, uint8_t rc)
 {
 	if (qos == 1)
-		brk_send_ack(c, MQTT_PUBACK, pid, rc);
+		brk_persist_ack(c, MQTT_PUBACK, pid, rc);
 	else if (qos == 2)
-		brk_send_ack(c, MQTT_PUBREC, pid, rc);
+		brk_persist_ack(c, MQTT_PUBREC, pid, rc);
 }
 
 int brk_handle_publish(struct brk_conn *c, const struct mqtt_packet *pkt)
@@ -109,7 +111,7 @@ int brk_handle_publish(struct brk_conn *c, const struct mqtt_packet *pkt)
 	if (p->qos == 2) {
 		if (brk_session_rx_has(s, p->packet_id)) {
 			/* Already delivered: acknowledge again, deliver never twice. */
-			brk_send_ack(c, MQTT_PUBREC, p->packet_id, 0);
+			brk__ack(c, 2, p->packet_id, 0);
 			return 0;
 		}
 		/* Only MQTT 5 announces a Receive Maximum; a 3.1.x client is bounded by the
@@ -140,8 +142,11 @@ int brk_handle_publish(struct brk_conn *c, const struct mqtt_packet *pkt)
 	}
 	brk_route(w, m);
 	brk_msg_unref(m);
-	if (p->qos == 2 && brk_session_rx_add(s, p->packet_id) != 0)
-		return MQTT_RC_UNSPECIFIED;
+	if (p->qos == 2) {
+		if (brk_session_rx_add(s, p->packet_id) != 0)
+			return MQTT_RC_UNSPECIFIED;
+		brk_p_q2in(s, PLOG_REC_QOS2_IN_RECV, p->packet_id);
+	}
 	brk__ack(c, p->qos, p->packet_id, 0);
 	return 0;
 }
@@ -150,6 +155,8 @@ int brk_handle_pubrel(struct brk_conn *c, const struct mqtt_packet *pkt)
 {
 	uint16_t pid = pkt->ack.packet_id;
 	bool known = brk_session_rx_del(c->s, pid);
+	if (known)
+		brk_p_q2in(c->s, PLOG_REC_QOS2_IN_DONE, pid);
 	/* An unknown identifier is answered, not fatal: the PUBCOMP may have been lost
 	 * before a reconnect (MQTT 5: reason 0x92). */
 	brk_send_ack(c, MQTT_PUBCOMP, pid, known ? 0 : MQTT_RC_PACKET_ID_NOT_FOUND);

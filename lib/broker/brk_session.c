@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "broker/brk_int.h"
+#include "plog/plog_record.h"
 
 struct brk__key {
 	const char *p;
@@ -318,6 +319,7 @@ void brk_session_register(struct brk_worker *w, struct brk_session *s, bool clea
 	struct cds_lfht_node *on = cds_lfht_add_replace(w->sh->reg, s->hash, brk__reg_match,
 							&k, &s->reg);
 	s->registered = true;
+	s->replaced = on != NULL;
 	*now_x = NULL;
 	*wait = false;
 	if (on == NULL)
@@ -332,6 +334,14 @@ void brk_session_register(struct brk_worker *w, struct brk_session *s, bool clea
 			      .old = o, .sess = s };
 	brk_post(w, o->w->index, &m, true);
 	*wait = true;
+}
+
+/* Recovery, before the workers run: the registry is empty of this identifier. */
+void brk_session_register_restored(struct brk_worker *w, struct brk_session *s)
+{
+	struct brk__key k = { .p = s->id, .len = s->id_len };
+	cds_lfht_add_replace(w->sh->reg, s->hash, brk__reg_match, &k, &s->reg);
+	s->registered = true;
 }
 
 void brk_session_takeover_req(struct brk_worker *w, const struct brk_xmsg *m)
@@ -362,6 +372,7 @@ void brk_session_detach(struct brk_session *s, bool abnormal)
 	s->state = BRK_S_OFFLINE;
 	if (!abnormal)
 		brk_will_drop(s);
+	brk_p_sess(s, s->expiry_s == 0 ? PLOG_REC_SESS_END : PLOG_REC_SESS_DISCONNECT);
 	if (s->expiry_s == 0) {
 		/* The session ends with the connection: the will goes now [MQTT-3.1.2-8]. */
 		if (s->will != NULL)
@@ -424,6 +435,7 @@ void brk_session_timer_fire(struct brk_session *s)
 	if (s->expire_at != BRK_NEVER && w->now >= s->expire_at) {
 		if (s->will != NULL)
 			brk_will_publish(s);
+		brk_p_sess(s, PLOG_REC_SESS_EXPIRE);
 		brk_session_end(s);
 		return;
 	}

@@ -88,6 +88,7 @@ static uint8_t brk__subscribe_one(struct brk_conn *c, const struct mqtt_sub *e, 
 		if (rc != 0)
 			return brk_reason_from_errno(rc, MQTT_SUBSCRIBE);
 		sub->opts = o;
+		brk_p_sub_add(s, sub);
 		return o.max_qos;
 	}
 	if (w->sh->set.max_subs_per_client != 0 && s->n_subs >= w->sh->set.max_subs_per_client) {
@@ -109,6 +110,7 @@ static uint8_t brk__subscribe_one(struct brk_conn *c, const struct mqtt_sub *e, 
 	sub->next = s->subs;
 	s->subs = sub;
 	s->n_subs++;
+	brk_p_sub_add(s, sub);
 	*is_new = true;
 	return o.max_qos;
 }

@@ -26,6 +26,7 @@ int brk_handle_unsubscribe(struct brk_conn *c, const struct mqtt_packet *pkt)
 			if (sub->len == f.len && memcmp(sub->filter, f.p, f.len) == 0) {
 				*pp = sub->next;
 				topic_unsubscribe(c->w->sh->tree, sub->h);
+				brk_p_sub_remove(s, sub->filter, sub->len);
 				free(sub);
 				s->n_subs--;
 				rc = 0;

@@ -39,6 +39,7 @@ struct brk_shared *brk_shared_create(const struct tachyon_config *cfg, unsigned 
 	sh->n_workers = n_workers;
 	sh->start_ns = now_ns;
 	sh->next_uid = 1;
+	sh->next_mid = 1;
 	struct brk_settings *s = &sh->set;
 	/* max_inflight_messages 0 means "unlimited" in Mosquitto: the protocol's 65535. */
 	s->max_inflight = cfg->max_inflight_messages == 0 || cfg->max_inflight_messages > 65535
@@ -160,6 +161,7 @@ void brk_worker_destroy(struct brk_worker *w)
 	if (w == NULL)
 		return;
 	brk_session_destroy_all(w);
+	brk_persist_free(w);
 	while (w->retry_head != NULL) {
 		struct brk_retry *r = w->retry_head;
 		w->retry_head = r->next;
@@ -245,8 +247,11 @@ struct brk_session *brk_session_find(struct brk_worker *w, uint64_t uid)
 void brk_post(struct brk_worker *w, unsigned to, const struct brk_xmsg *m, bool must)
 {
 	if (w->retry_head == NULL || !must) {
-		if (w->ops.post(w->ops.ctx, to, m) == 0)
+		if (w->ops.post(w->ops.ctx, to, m) == 0) {
+			if ((m->type == BRK_X_DELIVER || m->type == BRK_X_SHARED) && m->msg->qos > 0)
+				brk_persist_posted(w, to);
 			return;
+		}
 	}
 	if (!must) {
 		/* Fan-out to a worker whose inbox is full: that worker is overloaded; QoS is
@@ -287,6 +292,8 @@ void brk_worker_receive(struct brk_worker *w, const struct brk_xmsg *m)
 	switch (m->type) {
 	case BRK_X_DELIVER:
 		brk_deliver_local(w, m->msg);
+		if (m->msg->qos > 0)
+			brk_persist_received(w, m->from);
 		brk_msg_unref(m->msg);
 		break;
 	case BRK_X_SHARED: {
@@ -297,6 +304,8 @@ void brk_worker_receive(struct brk_worker *w, const struct brk_xmsg *m)
 			uint32_t sid = m->opts.sub_id;
 			brk_deliver_to(s, m->msg, &m->opts, &sid, sid ? 1 : 0, false);
 		}
+		if (m->msg->qos > 0)
+			brk_persist_received(w, m->from);
 		brk_msg_unref(m->msg);
 		break;
 	}
@@ -331,6 +340,7 @@ void brk_worker_tick(struct brk_worker *w, uint64_t now_ns)
 	brk_login_collect(w);
 	if (w->retry_head != NULL)
 		brk__retry(w);
+	brk_persist_poll(w);
 	/* Deadlines live on timer wheels: a tick costs the slots that came due, not a walk
 	 * over every connection and session. */
 	twheel_advance(&w->conn_wheel, now_ns, brk__conn_fire, w);

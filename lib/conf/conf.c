@@ -76,6 +76,8 @@ void conf_defaults(struct tachyon_config *c)
 	c->mtu = 1500;
 	snprintf(c->mgmt_socket, sizeof(c->mgmt_socket), "/run/tachyon/tachyon.sock");
 	c->persistence_mode = CONF_PERSIST_SYNC;
+	c->persistence_fsync_interval_ms = 2;
+	c->persistence_fsync_bytes = 1u << 20;
 	c->tcp_time_wait_ms = 60000;
 	c->tcp_rto_min_ms = 200;
 	c->tcp_rto_max_ms = 60000;

@@ -140,6 +140,9 @@ struct tachyon_config {
 	char mgmt_socket[108];               /**< default "/run/tachyon/tachyon.sock" */
 	char mgmt_group[64];                 /**< "" = owner-only socket (0600) */
 	enum conf_persistence_mode persistence_mode; /**< default sync */
+	uint32_t persistence_fsync_interval_ms; /**< group commit: longest wait, default 2 */
+	uint32_t persistence_fsync_bytes;    /**< group commit: bytes pending, default 1 MiB */
+	bool persistence_start_empty;        /**< move the old store aside, start empty */
 
 	/* ---- Tachyon keys: TCP ---- */
 	uint16_t tcp_echo_port;              /**< diagnostic echo service, 0 = off (default) */

@@ -553,6 +553,15 @@ const struct conf__key conf__keys[] = {
 	{ CONF__INFO("persistence_mode", ENUM, G, T, ST, "sync|async",
 		     "sync: acknowledge QoS 1/2 once logged to disk; async: at once"),
 	  CONF__G(persistence_mode), .names = conf__persist_modes },
+	{ CONF__INFO("persistence_fsync_interval_ms", INT, G, T, ST, "0..60000",
+		     "group commit: fsync the log at most this long after a record, 0 = at once"),
+	  CONF__G(persistence_fsync_interval_ms), .min = 0, .max = 60000 },
+	{ CONF__INFO("persistence_fsync_bytes", INT, G, T, ST, "0..1073741824",
+		     "group commit: fsync once this many log bytes wait, 0 = no size trigger"),
+	  CONF__G(persistence_fsync_bytes), .min = 0, .max = 1073741824 },
+	{ CONF__INFO("persistence_start_empty", BOOL, G, T, ST, TF,
+		     "move the store aside to <dir>.old-<time> and start empty"),
+	  CONF__G(persistence_start_empty) },
 
 	/* ---- Tachyon: MQTT limits ---- */
 	{ CONF__INFO("max_subscriptions_per_client", INT, G, T, ST, "0..4294967295",

@@ -520,10 +520,12 @@ int plog_state_apply(struct plog_state *st, const struct plog_rec *r)
 		orphan = !plog__sub_remove(st, s, &r->u.sub);
 		break;
 	case PLOG_REC_MSG_QUEUE:
-		if (plog__qmsg_find(s, r->u.msg.msg_id) != NULL)
+		if (r->u.msg.msg_id <= s->max_msg_id && plog__qmsg_find(s, r->u.msg.msg_id) != NULL)
 			orphan = true; /* a duplicate id would make acks ambiguous: keep the first */
 		else
 			rc = plog__apply_msg_queue(st, s, &r->u.msg);
+		if (rc == 0 && !orphan && r->u.msg.msg_id > s->max_msg_id)
+			s->max_msg_id = r->u.msg.msg_id;
 		break;
 	case PLOG_REC_MSG_DELIVER:
 	case PLOG_REC_MSG_ACK:

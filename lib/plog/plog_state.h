@@ -86,6 +86,8 @@ struct plog_sess {
 	uint32_t nsubs;
 	struct plog_qmsg *qhead, *qtail;
 	uint32_t nqueued;
+	uint64_t max_msg_id;         /**< highest msg_id queued so far: an id above it cannot be
+					  a duplicate, so the common case skips the scan */
 	uint16_t *q2in;              /**< inbound QoS 2 packet ids awaiting PUBREL */
 	uint32_t nq2in, q2in_cap;
 };

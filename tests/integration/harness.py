@@ -10,9 +10,10 @@ Reusable by every numbered test (01-foundation.py, tcp/..., later MQTT tests):
     # leaving the block stops it with SIGTERM, checks exit code 0 and that the tap is gone
 
 Each Broker gets its own tap name, /24 subnet, EAL file prefix, management socket and
-persistence directory (in a temp dir), so tests never collide with a running tachyond or
-with each other. Whatever happens (failed assertion, exception, interpreter exit) the broker
-is killed and its tap removed: try/finally in __exit__ plus an atexit hook.
+persistence directory (in a temp dir; persistence is on, as by default, so every test runs
+with it), so tests never collide with a running tachyond or with each other. Whatever
+happens (failed assertion, exception, interpreter exit) the broker is killed and its tap
+removed: try/finally in __exit__ plus an atexit hook.
 
 Environment: TACHYOND and TACHYONCTL (paths, set by meson), TACHYON_TEST_KEEP=1 keeps the temp
 dir. From the sanitizer build dir tachyond runs with LeakSanitizer on (its shutdown frees
@@ -93,7 +94,7 @@ class Broker:
             f"address {self.ip}/24",
             f"gateway {self.kernel_ip}",
             f"mgmt_socket {self.sock}",
-            "persistence false",
+            "persistence true",
             f"persistence_location {self.tmp}/store/",
             "log_level info",
         ]

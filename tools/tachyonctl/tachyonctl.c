@@ -5,8 +5,8 @@
  *
  *   tachyonctl [-s SOCKET] [--json] [--timeout SEC] COMMAND [ARGS] [--help]
  *   commands: status, stats [--all], clients, client, kick, sessions, subscriptions,
- *   retained, publish, config, reload, log, shutdown, tls-reload, user ..., acl ...
- *   (ctl__auth), help
+ *   retained, publish, config, reload, log, shutdown, snapshot, tls-reload, user ...,
+ *   acl ... (ctl__auth), help
  *
  * Each command is a row of ctl__cmds: a builder turning its arguments into the request's
  * members (or refusing them: usage error), and a printer turning the reply into text.
@@ -782,6 +782,8 @@ static const struct ctl_cmd ctl__cmds[] = {
 	  ctl__print_log, ctl__build_log, NULL },
 	{ "shutdown", "shutdown", "stop the broker (like SIGTERM)", ctl__print_message, NULL,
 	  NULL },
+	{ "snapshot", "snapshot", "write a persistence snapshot now", ctl__print_message,
+	  NULL, NULL },
 	{ "tls-reload", "tls-reload", "re-read TLS certificates, keys and CA files (open "
 	  "connections keep theirs)", ctl__print_message, NULL, NULL },
 	{ "user", "user add|passwd NAME [-p PASSWORD] | user delete NAME | user list | "
