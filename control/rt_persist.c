@@ -33,6 +33,8 @@
 #include "util/json.h"
 #include "util/log.h"
 
+#define RT__P_HIST 21 /* fsync histogram: 1 us .. 2^19 us (~0.5 s), then +Inf */
+
 struct rt_persist {
 	struct plog_store *ps;
 	int efd;                      /* workers -> us: records wait */
@@ -44,6 +46,13 @@ struct rt_persist {
 	uint64_t snap_every_ns;       /* 0: only at shutdown and on request */
 	uint64_t next_snap_ns;
 	uint64_t bad_frames;          /* frames from workers that did not parse or append */
+	/* for `stats` (docs/operations.md, persistence metrics) */
+	uint64_t log_bytes;           /* record bytes appended */
+	uint64_t undurable_since;     /* first append not yet synced, 0: all durable */
+	uint64_t fsync_bucket[RT__P_HIST];  /* sync durations: <= 2^k us, last: the rest */
+	uint64_t fsync_sum_ns, fsync_n;
+	uint64_t last_snap_ns;        /* monotonic time of the last snapshot, 0: none yet */
+	uint64_t last_snap_bytes;
 	char dir[CONF_PATH_MAX];
 };
 
@@ -201,7 +210,13 @@ static int rt__p_frame(void *arg, const uint8_t *frame, uint32_t len)
 			 plog_parse_err_str(prc));
 		return 0;
 	}
-	int64_t seq = plog_store_append(p->ps, &r, rt__p_now());
+	uint64_t now = rt__p_now();
+	int64_t seq = plog_store_append(p->ps, &r, now);
+	if (seq >= 0) {
+		p->log_bytes += fl != 0 ? fl : len;
+		if (p->undurable_since == 0)
+			p->undurable_since = now;
+	}
 	if (seq < 0) {
 		p->bad_frames++;
 		if (seq != -EINVAL && seq != -ENOMEM && !p->failed) {
@@ -236,7 +251,19 @@ static void rt__p_sync(struct rt_persist *p)
 {
 	if (p->failed)
 		return;
+	uint64_t t0 = rt__p_now();
 	int rc = plog_store_sync(p->ps);
+	if (rc == 0 && p->undurable_since != 0) {
+		/* Only syncs that had records to make durable go into the histogram. */
+		uint64_t d = rt__p_now() - t0;
+		unsigned b = 0;
+		while (b < RT__P_HIST - 1 && d > (1000ull << b))
+			b++;
+		p->fsync_bucket[b]++;
+		p->fsync_sum_ns += d;
+		p->fsync_n++;
+		p->undurable_since = 0;
+	}
 	if (rc != 0) {
 		p->failed = true;
 		TLOG_ERR("persist", "%s: fsync failed (%s): nothing more is acknowledged as "
@@ -295,6 +322,8 @@ static int rt__p_snapshot(struct rt_persist *p, struct plog_snap_info *info, cha
 	}
 	TLOG_INFO("persist", "snapshot %" PRIu64 ": %" PRIu64 " records, %" PRIu64 " bytes",
 		  info->seq, info->records, info->file_bytes);
+	p->last_snap_ns = rt__p_now();
+	p->last_snap_bytes = info->file_bytes;
 	if (p->snap_every_ns)
 		p->next_snap_ns = rt__p_now() + p->snap_every_ns;
 	return 0;
@@ -383,16 +412,47 @@ void rt_persist_stats_json(const struct rt *rt, struct json_writer *w)
 	plog_store_stats(p->ps, &s);
 	json_key(w, "persistence");
 	json_obj_begin(w);
+	uint64_t now = rt__p_now();
 	json_kv_str(w, "location", p->dir);
 	json_kv_str(w, "mode", p->sync ? "sync" : "async");
 	json_kv_bool(w, "failed", p->failed);
-	json_kv_u64(w, "records_appended", s.appended);
-	json_kv_u64(w, "syncs", s.syncs);
-	json_kv_u64(w, "last_seq", s.last_seq);
+	json_kv_u64(w, "log_records", s.appended);
+	json_kv_u64(w, "log_bytes_written", p->log_bytes);
+	json_kv_u64(w, "fsyncs", s.syncs);
+	json_kv_u64(w, "appended_seq", s.last_seq);
 	json_kv_u64(w, "durable_seq", s.durable_seq);
+	json_kv_u64(w, "durable_lag_records",
+		    s.last_seq > s.durable_seq ? s.last_seq - s.durable_seq : 0);
+	json_kv_double(w, "durable_lag_s", p->undurable_since != 0 && now > p->undurable_since
+						    ? (double)(now - p->undurable_since) / 1e9 : 0.0);
 	json_kv_u64(w, "snapshots", s.snapshots);
-	json_kv_u64(w, "last_snapshot_seq", s.last_snapshot_seq);
-	json_kv_u64(w, "bad_frames", p->bad_frames);
+	json_kv_u64(w, "snapshot_seq", s.last_snapshot_seq);
+	if (p->last_snap_ns != 0) {
+		json_kv_double(w, "snapshot_age_s", (double)(now - p->last_snap_ns) / 1e9);
+		json_kv_u64(w, "snapshot_bytes", p->last_snap_bytes);
+	}
+	json_kv_u64(w, "bad_records", p->bad_frames);
+	/* The same shape as mqtt.latency_histogram: cumulative, bounds 2^k us, in ns. */
+	json_key(w, "fsync_latency_histogram");
+	json_obj_begin(w);
+	json_kv_str(w, "unit", "ns");
+	json_key(w, "buckets");
+	json_arr_begin(w);
+	uint64_t cum = 0;
+	for (unsigned b = 0; b < RT__P_HIST; b++) {
+		cum += p->fsync_bucket[b];
+		json_arr_begin(w);
+		if (b < RT__P_HIST - 1)
+			json_u64(w, (1ull << b) * 1000);
+		else
+			json_str(w, "+Inf");
+		json_u64(w, cum);
+		json_arr_end(w);
+	}
+	json_arr_end(w);
+	json_kv_u64(w, "sum", p->fsync_sum_ns);
+	json_kv_u64(w, "count", cum);
+	json_obj_end(w);
 	json_obj_end(w);
 }
 

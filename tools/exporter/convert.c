@@ -264,6 +264,10 @@ static const struct conv__map conv__msgclass_map[] = {
 /* persistence: the control core's log and snapshots (docs/durability.md). */
 static const struct conv__map conv__plog_map[] = {
 	INFO("mode", "tachyon_persistence_mode", "Persistence mode (off, sync or async): 1 for the mode in force.", "mode"),
+	SKIP("location"),
+	NUM("failed", G, "tachyon_persistence_failed", "1 after a log I/O error (nothing more is acknowledged as durable): restart tachyond."),
+	NUM("snapshot_seq", G, "tachyon_persistence_snapshot_sequence", "Sequence number the newest snapshot covers."),
+	NUM("bad_records", C, "tachyon_persistence_bad_records_total", "Records from the workers that did not parse or could not be appended."),
 	NUM("log_bytes_written", C, "tachyon_persistence_log_written_bytes_total", "Bytes appended to the log."),
 	NUM("log_records", C, "tachyon_persistence_log_records_total", "Records appended to the log."),
 	NUM("log_size_bytes", G, "tachyon_persistence_log_size_bytes", "Bytes in the live log segments on disk."),

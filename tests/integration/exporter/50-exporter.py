@@ -179,6 +179,23 @@ def test_exporter_metrics():
                       f"ring depth of worker {w} missing")
             check(sample(text, "tachyon_exporter_stats_problems") == 0, text)
             check(sample(text, "tachyon_uptime_seconds") > 0, text)
+            # Persistence (on in the harness): mode, log, fsync latency histogram, lag,
+            # snapshot age once a snapshot was written; memory and TLS sections too.
+            check(sample(text, "tachyon_persistence_mode", 'mode="sync"') == 1, text)
+            ok = b.ctl("snapshot")
+            check(ok.returncode == 0, ok.stderr)
+            text = ex.metrics()
+            fs = "tachyon_persistence_fsync_duration_seconds"
+            check(f"# TYPE {fs} histogram" in text and sample(text, f"{fs}_count") is not None,
+                  f"fsync histogram:\n{text}")
+            for name in ("tachyon_persistence_log_written_bytes_total",
+                         "tachyon_persistence_durable_lag_records",
+                         "tachyon_persistence_durable_lag_seconds",
+                         "tachyon_persistence_snapshot_age_seconds",
+                         "tachyon_message_memory_heap_allocations_total",
+                         "tachyon_tls_handshakes_total"):
+                check(sample(text, name) is not None, f"{name} missing:\n{text}")
+            check(sample(text, "tachyon_persistence_snapshots_total") >= 1, text)
             for w in ("0", "1"):
                 check(sample(text, "tachyon_worker_rx_packets_total", f'worker="{w}"') is not None,
                       f"worker {w} rx packets missing:\n{text}")
