@@ -59,7 +59,7 @@ static void rt__port_json(struct json_writer *w, const struct dp_port *p)
 	json_kv_u64(w, "id", p->port_id);
 	json_kv_str(w, "name", p->name);
 	json_kv_str(w, "driver", p->driver);
-	json_kv_str(w, "kind", p->is_tap ? "tap" : "pci");
+	json_kv_str(w, "kind", p->is_tap ? "tap" : p->is_memif ? "memif" : "pci");
 	if (p->is_tap)
 		json_kv_str(w, "tap", p->tap_name);
 	json_kv_str(w, "mac", mac);

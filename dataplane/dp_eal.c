@@ -105,6 +105,13 @@ static void dp__build(const struct tachyon_config *cfg, struct dp__args *a)
 	if (cfg->pci_device[0] != '\0') {
 		dp__arg(a, "-a");
 		dp__arg(a, "%s", cfg->pci_device);
+	} else if (cfg->memif_socket[0] != '\0') {
+		/* DPDK 22.11 puts the socket in the abstract namespace by default: nothing is
+		 * left on the file system when a process dies. */
+		dp__arg(a, "--no-pci");
+		dp__arg(a, "--vdev=%s,role=%s,socket=%s", DP_MEMIF_VDEV,
+			cfg->memif_role == CONF_MEMIF_CLIENT ? "client" : "server",
+			cfg->memif_socket);
 	} else {
 		dp__arg(a, "--no-pci");
 		dp__arg(a, "--vdev=%s,iface=%s", DP_TAP_VDEV, cfg->tap_name);
@@ -193,7 +200,7 @@ int dp_eal_start(const struct tachyon_config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->cores[0] != '\0' && dp__check_cores(cfg, err, errlen) != 0)
 		return -1;
-	if (cfg->pci_device[0] == '\0') {
+	if (conf_port_is_tap(cfg)) {
 		/* The tap port needs /dev/net/tun and CAP_NET_ADMIN; EAL would only say that the
 		 * vdev failed to probe. */
 		int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);

@@ -84,6 +84,17 @@ static int dp__find_port(struct dp_port *p, const struct tachyon_config *cfg, ch
 		}
 		return 0;
 	}
+	if (p->is_memif) {
+		if (rte_eth_dev_get_port_by_name(DP_MEMIF_VDEV, &p->port_id) != 0) {
+			snprintf(err, errlen, "the memif port %s (socket %s, role %s) did not "
+				 "appear: see the EAL messages above (a client needs the server's "
+				 "socket to exist; a server's socket must not be in use)",
+				 DP_MEMIF_VDEV, cfg->memif_socket,
+				 cfg->memif_role == CONF_MEMIF_CLIENT ? "client" : "server");
+			return -1;
+		}
+		return 0;
+	}
 	uint16_t pid;
 	RTE_ETH_FOREACH_DEV(pid) {
 		p->port_id = pid;
@@ -131,7 +142,8 @@ int dp_port_open(struct dp_port *p, const struct tachyon_config *cfg,
 		 struct rte_mempool *const *pools, uint16_t n_queues, char *err, size_t errlen)
 {
 	memset(p, 0, sizeof(*p));
-	p->is_tap = cfg->pci_device[0] == '\0';
+	p->is_tap = conf_port_is_tap(cfg);
+	p->is_memif = cfg->pci_device[0] == '\0' && cfg->memif_socket[0] != '\0';
 	if (p->is_tap)
 		snprintf(p->tap_name, sizeof(p->tap_name), "%s", cfg->tap_name);
 	if (dp__find_port(p, cfg, err, errlen) != 0)

@@ -6,6 +6,8 @@
  * kernel side gets an address (dp_port_*).
  *
  * The embedded default: EAL --no-huge -m <memory_mb> --no-pci --vdev=net_tap0,iface=<tap_name>;
+ * a memif link to another DPDK process on this host (tachyon-loadgen):
+ * --no-pci --vdev=net_memif0,role=<memif_role>,socket=<memif_socket>;
  * real NICs: -a <pci_device> with hugepages. eal_args from the config are appended last, so
  * they can override what came before.
  *
@@ -33,6 +35,8 @@ struct tachyon_config;
 
 /** The vdev name of the embedded default's tap port. */
 #define DP_TAP_VDEV "net_tap0"
+/** The vdev name of the net_memif port (config `memif_socket`). */
+#define DP_MEMIF_VDEV "net_memif0"
 
 /**
  * Build the EAL argument list from @p cfg, run rte_eal_init, and check that it gave the main
@@ -54,6 +58,7 @@ struct dp_port {
 	char name[64];                 /**< ethdev name ("net_tap0", "0000:01:00.0") */
 	char driver[32];               /**< PMD name ("net_tap", "net_ice") */
 	bool is_tap;                   /**< the embedded default's tap port */
+	bool is_memif;                 /**< a net_memif port (config memif_socket) */
 	char tap_name[16];             /**< kernel interface of the tap ("tachyon0") */
 	struct rte_ether_addr mac;     /**< our MAC on this port */
 	uint16_t n_queues;             /**< RX/TX queue pairs, one per worker */

@@ -671,14 +671,17 @@ int conf_validate(struct tachyon_config *c, char *err, size_t errlen)
 	if (!c->allow_anonymous_set && (c->password_file[0] != '\0' || c->listeners_explicit))
 		c->allow_anonymous = false;
 	if (!c->gateway_set)
-		c->gateway = c->pci_device[0] ? 0 : c->tap_kernel_ip;
+		c->gateway = conf_port_is_tap(c) ? c->tap_kernel_ip : 0;
 
 	uint32_t mask = c->prefix_len ? ~0u << (32 - c->prefix_len) : 0;
 	conf__format_ipv4(c->ip, a, sizeof(a));
 	if ((c->ip & ~mask) == 0 || (c->ip & ~mask) == ~mask)
 		return conf__err(err, errlen, "%s: address %s/%u is the subnet's network or "
 				 "broadcast address", src, a, c->prefix_len);
-	if (c->pci_device[0] == '\0') {
+	if (c->pci_device[0] != '\0' && c->memif_socket[0] != '\0')
+		return conf__err(err, errlen, "%s: pci_device and memif_socket are both set: "
+				 "choose one port", src);
+	if (conf_port_is_tap(c)) {
 		conf__format_ipv4(c->tap_kernel_ip, b, sizeof(b));
 		if (c->ip == c->tap_kernel_ip)
 			return conf__err(err, errlen, "%s: address %s is also tap_address (the "

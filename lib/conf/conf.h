@@ -41,6 +41,12 @@
 #define CONF_PATH_MAX 256
 #define CONF_ERR_MAX 512
 
+/** Role of the net_memif port (key `memif_role`). */
+enum conf_memif_role {
+	CONF_MEMIF_SERVER = 0,  /**< creates the socket; the peer (e.g. tachyon-loadgen) connects */
+	CONF_MEMIF_CLIENT,      /**< connects to a server's socket, which must exist first */
+};
+
 enum conf_persistence_mode {
 	CONF_PERSIST_SYNC = 0,  /**< acknowledge QoS 1/2 only once logged to disk (default) */
 	CONF_PERSIST_ASYNC,     /**< acknowledge at once; the log is written behind */
@@ -128,6 +134,9 @@ struct tachyon_config {
 	/* ---- Tachyon keys: the port ---- */
 	char pci_device[64];                 /**< "" = embedded default: a net_tap port */
 	char tap_name[16];                   /**< default "tachyon0" */
+	char memif_socket[108];              /**< "" = no memif; else a net_memif port on this
+					      *   socket path instead of the tap (pci_device wins) */
+	enum conf_memif_role memif_role;     /**< default server */
 	uint32_t tap_kernel_ip;              /**< key `tap_address`: kernel side of the tap,
 					      *   default 10.77.0.1 */
 	uint32_t ip;                         /**< key `address`: our address, default 10.77.0.2 */
@@ -241,13 +250,21 @@ int conf_set_runtime(struct tachyon_config *c, const char *key, const char *valu
  * password_file is set, unless given), the gateway's default (the tap's kernel side).
  * Checks: TLS options need certfile+keyfile, require_certificate needs cafile or capath,
  * use_identity_as_username needs require_certificate, a listener address must be ours,
- * our address inside the tap subnet and not the kernel's, gateway in our subnet,
+ * pci_device and memif_socket not both set,
+ * our address inside the tap subnet and not the kernel's (tap ports only), gateway in our subnet,
  * tcp_rto_min_ms <= tcp_rto_max_ms, tcp_echo_port not a listener port, persistence_location
  * set when persistence is on. It does NOT check that files (password_file ...) are readable.
  *
  * @return 0, or -1 with a message naming the listener or keys in @p err.
  */
 int conf_validate(struct tachyon_config *c, char *err, size_t errlen);
+
+/** @return true when @p c selects the embedded default's net_tap port (neither a PCI device
+ *  nor a memif socket). */
+static inline bool conf_port_is_tap(const struct tachyon_config *c)
+{
+	return c->pci_device[0] == '\0' && c->memif_socket[0] == '\0';
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Reading values back, and the key registry (for the management socket and the docs)         */

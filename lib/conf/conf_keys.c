@@ -41,6 +41,7 @@
 #define ST false /* start-up only */
 
 static const char *const conf__persist_modes[] = { "sync", "async", NULL };
+static const char *const conf__memif_roles[] = { "server", "client", NULL };
 static const char *const conf__log_levels[] = { "error", "warning", "notice", "info", "debug",
 						NULL };
 
@@ -532,6 +533,12 @@ const struct conf__key conf__keys[] = {
 	  CONF__G(pci_device) },
 	{ CONF__INFO("tap_name", STR, G, T, ST, "an interface name, at most 15 characters",
 		     "kernel name of the net_tap interface"), CONF__G(tap_name) },
+	{ CONF__INFO("memif_socket", STR, G, T, ST, "a path of at most 107 characters",
+		     "use a net_memif port on this socket instead of the tap (no kernel side)"),
+	  CONF__G(memif_socket) },
+	{ CONF__INFO("memif_role", ENUM, G, T, ST, "server|client",
+		     "role of the net_memif port; the server must start first"),
+	  CONF__G(memif_role), .names = conf__memif_roles },
 	{ CONF__INFO("tap_address", IP, G, T, ST, "a.b.c.d",
 		     "the kernel side's address on the tap (clients connect from it)"),
 	  CONF__G(tap_kernel_ip) },

@@ -173,7 +173,7 @@ void net_arp_input(struct net_if *nif, struct rte_mbuf *m)
 	uint32_t tip = rte_be_to_cpu_32(ah->arp_data.arp_tip);
 	struct rte_ether_addr sha = ah->arp_data.arp_sha;
 
-	if (sip == nif->ip) {
+	if (net_is_ours(nif, sip)) {
 		/* Someone else uses our address (or our own frame looped back). Learning it would
 		 * point our own address elsewhere; the operator must see it in the counters. */
 		nif->cnt.arp_conflict++;
@@ -187,7 +187,7 @@ void net_arp_input(struct net_if *nif, struct rte_mbuf *m)
 	if (e != NULL)
 		net__arp_resolve(nif, e, &sha);
 
-	if (tip != nif->ip) {
+	if (!net_is_ours(nif, tip)) {
 		nif->cnt.arp_drop_not_ours++;
 		if (e != NULL && nif->arp_learnt != NULL)
 			nif->arp_learnt(nif->arp_learnt_ctx, sip, &sha);
@@ -211,7 +211,7 @@ void net_arp_input(struct net_if *nif, struct rte_mbuf *m)
 	ah->arp_data.arp_tha = sha;
 	ah->arp_data.arp_tip = ah->arp_data.arp_sip;
 	ah->arp_data.arp_sha = nif->mac;
-	ah->arp_data.arp_sip = rte_cpu_to_be_32(nif->ip);
+	ah->arp_data.arp_sip = rte_cpu_to_be_32(tip); /* the address asked for (n_ips) */
 	eh->dst_addr = sha;
 	eh->src_addr = nif->mac;
 	/* Trim the Ethernet padding of the request; offload flags of the rx path mean nothing
@@ -227,7 +227,7 @@ drop:
 
 void net_arp_add(struct net_if *nif, uint32_t ip, const struct rte_ether_addr *mac)
 {
-	if (ip == 0 || ip == nif->ip || !rte_is_unicast_ether_addr(mac))
+	if (ip == 0 || net_is_ours(nif, ip) || !rte_is_unicast_ether_addr(mac))
 		return;
 	struct net_arp_entry *e = net__arp_find(nif, ip);
 	if (e == NULL)

@@ -20,7 +20,7 @@
  * loopback, ours, and our subnet's broadcast. */
 static bool net__bad_src(const struct net_if *nif, uint32_t src)
 {
-	if (src == 0 || src == nif->ip || src == UINT32_MAX)
+	if (src == 0 || net_is_ours(nif, src) || src == UINT32_MAX)
 		return true;
 	if ((src >> 28) == 0xe || (src >> 24) == 127)
 		return true;
@@ -69,7 +69,7 @@ void net_ipv4_input(struct net_if *nif, struct rte_mbuf *m)
 	}
 	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
 	uint32_t src = rte_be_to_cpu_32(ip->src_addr);
-	if (dst != nif->ip) {
+	if (!net_is_ours(nif, dst)) {
 		nif->cnt.ip_drop_not_ours++;
 		goto drop;
 	}

@@ -130,6 +130,9 @@ struct net_if {
 	/* configuration, set before use */
 	struct rte_ether_addr mac;   /**< our MAC (rte_eth_macaddr_get) */
 	uint32_t ip;                 /**< our address, host byte order */
+	uint32_t n_ips;              /**< ip .. ip + n_ips - 1 are all ours (0 or 1: ip alone);
+				      *   a load generator uses several source addresses so that
+				      *   it can open more than 64k connections to one port */
 	uint8_t prefix_len;          /**< on-link prefix */
 	uint32_t netmask;            /**< derived from prefix_len by net_if_init() */
 	uint32_t gateway;            /**< default gateway, 0 = none (off-link is unreachable) */
@@ -226,6 +229,12 @@ void net_counters_snapshot(const struct net_if *nif, struct net_counters *out);
 extern const char *const net_counter_names[];
 /** Number of entries in net_counter_names (== sizeof(struct net_counters) / 8). */
 extern const unsigned net_counter_count;
+
+/** @return true when @p ip is one of @p nif's own addresses (see net_if.n_ips). */
+static inline bool net_is_ours(const struct net_if *nif, uint32_t ip)
+{
+	return ip - nif->ip < (nif->n_ips > 1 ? nif->n_ips : 1u);
+}
 
 /** @return true when @p ip is on @p nif's subnet. */
 static inline bool net_on_link(const struct net_if *nif, uint32_t ip)

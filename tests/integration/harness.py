@@ -67,7 +67,9 @@ def check(cond, msg):
 class Broker:
     """One tachyond process with a private tap, subnet, socket and EAL prefix."""
 
-    def __init__(self, name, workers=1, extra=None, memory_mb=256, mbufs=4095):
+    def __init__(self, name, workers=1, extra=None, memory_mb=256, mbufs=4095, memif=False):
+        """memif=True: a net_memif server port (socket self.memif_socket) instead of the
+        tap; no kernel side, so clients are DPDK processes such as tachyon-loadgen."""
         self.name = name
         digest = hashlib.sha1(f"{name}-{os.getpid()}".encode()).digest()
         tag = digest.hex()[:6]
@@ -84,15 +86,19 @@ class Broker:
         self.log_path = os.path.join(self.tmp, "tachyond.log")
         self.proc = None
         self.workers = workers
+        self.memif_socket = os.path.join(self.tmp, "memif.sock") if memif else None
+        port = [f"memif_socket {self.memif_socket}"] if memif else [
+            f"tap_name {self.tap}",
+            f"tap_address {self.kernel_ip}",
+            f"gateway {self.kernel_ip}",
+        ]
         lines = [
             f"workers {workers}",
             f"memory_mb {memory_mb}",
             f"mbufs {mbufs}",
             f"file_prefix {self.file_prefix}",
-            f"tap_name {self.tap}",
-            f"tap_address {self.kernel_ip}",
+        ] + port + [
             f"address {self.ip}/24",
-            f"gateway {self.kernel_ip}",
             f"mgmt_socket {self.sock}",
             "persistence true",
             f"persistence_location {self.tmp}/store/",

@@ -347,6 +347,16 @@ static void test_good_syntax(void)
 	/* on a PCI port the gateway default is none, the tap subnet rule does not apply */
 	CHECK(load("pci_device 0000:03:00.0\naddress 192.168.1.5/24\n") == 0);
 	CHECK(conf_validate(&cfg, err, sizeof(err)) == 0 && cfg.gateway == 0);
+	/* a memif port: no kernel side, so no default gateway and no tap subnet rule */
+	CHECK(load("memif_socket /run/tachyon/memif.sock\naddress 192.168.7.2/24\n") == 0);
+	CHECK(conf_validate(&cfg, err, sizeof(err)) == 0 && cfg.gateway == 0);
+	CHECK(!conf_port_is_tap(&cfg) && cfg.memif_role == CONF_MEMIF_SERVER);
+	CHECK_STR(cfg.memif_socket, "/run/tachyon/memif.sock");
+	CHECK(load("memif_socket /m\nmemif_role client\n") == 0 &&
+	      cfg.memif_role == CONF_MEMIF_CLIENT);
+	CHECK(load("memif_role peer\n") != 0);
+	CHECK(load("memif_socket /m\npci_device 0000:03:00.0\naddress 192.168.1.5/24\n") == 0);
+	CHECK(conf_validate(&cfg, err, sizeof(err)) != 0 && strstr(err, "memif_socket") != NULL);
 	/* tap_address moves the default gateway */
 	CHECK(load("tap_address 10.1.0.1\naddress 10.1.0.2/16\n") == 0);
 	CHECK(conf_validate(&cfg, err, sizeof(err)) == 0 && cfg.gateway == IP(10, 1, 0, 1));

@@ -564,6 +564,47 @@ static void test_counter_names(void)
 	net_if_fini(&nif);
 }
 
+/* n_ips: a load generator owns a range of addresses; ARP answers and IPv4 input accept
+ * every one of them (and ARP replies name the address asked for), nothing outside. */
+static void test_address_range(void)
+{
+	struct net_if nif;
+	struct nt_capture cap;
+	nt_if_init(&nif, &cap);
+	nif.n_ips = 3; /* .2, .3, .4 */
+	struct l4_seen seen = { 0 };
+	nif.l4_input = l4_input;
+	nif.l4_ctx = &seen;
+	uint8_t f[128];
+	size_t n = nt_arp(f, RTE_ARP_OP_REQUEST, &nt_bcast, &nt_peer_mac, NT_PEER_IP,
+			  &(struct rte_ether_addr){ { 0 } }, NT_IP4(10, 77, 0, 4));
+	net_input(&nif, nt_mbuf(f, n));
+	NT_EQ(cap.n, 1);
+	if (cap.n == 1)
+		NT_EQ(rte_be_to_cpu_32(arp_of(cap.m[0])->arp_data.arp_sip), NT_IP4(10, 77, 0, 4));
+	nt_capture_clear(&cap);
+	n = nt_arp(f, RTE_ARP_OP_REQUEST, &nt_bcast, &nt_peer_mac, NT_PEER_IP,
+		   &(struct rte_ether_addr){ { 0 } }, NT_IP4(10, 77, 0, 5));
+	net_input(&nif, nt_mbuf(f, n));
+	NT_EQ(cap.n, 0);
+	NT_EQ(nif.cnt.arp_drop_not_ours, 1);
+	uint8_t seg[20] = { 0x42 };
+	n = nt_ipv4(f, IPPROTO_TCP, NT_PEER_IP, NT_IP4(10, 77, 0, 3), seg, sizeof(seg));
+	net_input(&nif, nt_mbuf(f, n));
+	NT_EQ(seen.n, 1);
+	NT_EQ(seen.dst, NT_IP4(10, 77, 0, 3));
+	n = nt_ipv4(f, IPPROTO_TCP, NT_PEER_IP, NT_IP4(10, 77, 0, 5), seg, sizeof(seg));
+	net_input(&nif, nt_mbuf(f, n));
+	NT_EQ(seen.n, 1);
+	NT_EQ(nif.cnt.ip_drop_not_ours, 1);
+	/* a source inside our range is refused like our own address */
+	n = nt_ipv4(f, IPPROTO_TCP, NT_IP4(10, 77, 0, 4), NT_OUR_IP, seg, sizeof(seg));
+	net_input(&nif, nt_mbuf(f, n));
+	NT_EQ(nif.cnt.ip_drop_src, 1);
+	nt_capture_clear(&cap);
+	net_if_fini(&nif);
+}
+
 int main(void)
 {
 	nt_eal_init("net");
@@ -576,6 +617,7 @@ int main(void)
 	test_icmp_echo();
 	test_arp_sharing();
 	test_counter_names();
+	test_address_range();
 	/* Every mbuf came back: nothing leaked or was freed twice. */
 	NT_EQ(rte_mempool_avail_count(nt_pool), 1023);
 	rte_eal_cleanup();
