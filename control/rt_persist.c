@@ -30,6 +30,7 @@
 #include "mgmt.h"
 #include "plog/plog_store.h"
 #include "rt.h"
+#include "util/hist.h"
 #include "util/json.h"
 #include "util/log.h"
 
@@ -50,7 +51,7 @@ struct rt_persist {
 	uint64_t log_bytes;           /* record bytes appended */
 	uint64_t undurable_since;     /* first append not yet synced, 0: all durable */
 	uint64_t fsync_bucket[RT__P_HIST];  /* sync durations: <= 2^k us, last: the rest */
-	uint64_t fsync_sum_ns, fsync_n;
+	uint64_t fsync_sum_ns;
 	uint64_t last_snap_ns;        /* monotonic time of the last snapshot, 0: none yet */
 	uint64_t last_snap_bytes;
 	char dir[CONF_PATH_MAX];
@@ -256,12 +257,8 @@ static void rt__p_sync(struct rt_persist *p)
 	if (rc == 0 && p->undurable_since != 0) {
 		/* Only syncs that had records to make durable go into the histogram. */
 		uint64_t d = rt__p_now() - t0;
-		unsigned b = 0;
-		while (b < RT__P_HIST - 1 && d > (1000ull << b))
-			b++;
-		p->fsync_bucket[b]++;
+		p->fsync_bucket[hist_bucket(d, RT__P_HIST)]++;
 		p->fsync_sum_ns += d;
-		p->fsync_n++;
 		p->undurable_since = 0;
 	}
 	if (rc != 0) {
@@ -432,27 +429,8 @@ void rt_persist_stats_json(const struct rt *rt, struct json_writer *w)
 		json_kv_u64(w, "snapshot_bytes", p->last_snap_bytes);
 	}
 	json_kv_u64(w, "bad_records", p->bad_frames);
-	/* The same shape as mqtt.latency_histogram: cumulative, bounds 2^k us, in ns. */
-	json_key(w, "fsync_latency_histogram");
-	json_obj_begin(w);
-	json_kv_str(w, "unit", "ns");
-	json_key(w, "buckets");
-	json_arr_begin(w);
-	uint64_t cum = 0;
-	for (unsigned b = 0; b < RT__P_HIST; b++) {
-		cum += p->fsync_bucket[b];
-		json_arr_begin(w);
-		if (b < RT__P_HIST - 1)
-			json_u64(w, (1ull << b) * 1000);
-		else
-			json_str(w, "+Inf");
-		json_u64(w, cum);
-		json_arr_end(w);
-	}
-	json_arr_end(w);
-	json_kv_u64(w, "sum", p->fsync_sum_ns);
-	json_kv_u64(w, "count", cum);
-	json_obj_end(w);
+	/* The same shape as mqtt.latency_histogram. */
+	hist_json(w, "fsync_latency_histogram", p->fsync_bucket, RT__P_HIST, p->fsync_sum_ns);
 	json_obj_end(w);
 }
 

@@ -33,6 +33,7 @@
 #include "mqtt/mqtt.h"
 #include "plog/plog_record.h"
 #include "tcp/tcp.h"
+#include "util/hist.h"
 #include "util/json.h"
 #include "util/log.h"
 
@@ -1214,26 +1215,7 @@ void dp_mqtt_stats_json(struct dp_mqtt *m, struct json_writer *jw)
 	for (unsigned q = 0; q < 3; q++)
 		json_kv_u64(jw, qn[q], k.msgs_sent_qos[q]);
 	json_obj_end(jw);
-	json_key(jw, "latency_histogram");
-	json_obj_begin(jw);
-	json_kv_str(jw, "unit", "ns");
-	json_key(jw, "buckets");
-	json_arr_begin(jw);
-	uint64_t cum = 0;
-	for (unsigned b = 0; b < BRK_LAT_BUCKETS; b++) {
-		cum += k.lat_bucket[b];
-		json_arr_begin(jw);
-		if (b < BRK_LAT_BUCKETS - 1)
-			json_u64(jw, (1ull << b) * 1000);
-		else
-			json_str(jw, "+Inf");
-		json_u64(jw, cum);
-		json_arr_end(jw);
-	}
-	json_arr_end(jw);
-	json_kv_u64(jw, "sum", k.lat_sum_ns);
-	json_kv_u64(jw, "count", cum);
-	json_obj_end(jw);
+	hist_json(jw, "latency_histogram", k.lat_bucket, BRK_LAT_BUCKETS, k.lat_sum_ns);
 	json_obj_end(jw);
 	dp_msgmem_stats_json(jw);
 	dp_tls_stats_json(jw);

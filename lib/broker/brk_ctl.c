@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "broker/brk_int.h"
+#include "util/hist.h"
 #include "conf/conf.h"
 
 void brk_ctl_observe_latency(struct brk_worker *w, const struct brk_msg *m)
@@ -22,11 +23,7 @@ void brk_ctl_observe_latency(struct brk_worker *w, const struct brk_msg *m)
 	/* The receiving worker stamped rx_ns with its loop clock; ours may be a little
 	 * behind it: a negative difference is a zero latency. */
 	uint64_t ns = w->now > m->rx_ns ? w->now - m->rx_ns : 0;
-	uint64_t us = (ns + 999) / 1000;
-	unsigned k = 0;
-	while (k < BRK_LAT_BUCKETS - 1 && us > (1ull << k))
-		k++;
-	BRK_CNT(w, lat_bucket[k], 1);
+	BRK_CNT(w, lat_bucket[hist_bucket(ns, BRK_LAT_BUCKETS)], 1);
 	BRK_CNT(w, lat_sum_ns, ns);
 	BRK_CNT(w, lat_count, 1);
 }
