@@ -390,6 +390,19 @@ static void dp__ext_free(void *addr, void *opaque)
 	dp_msgmem_desc_put(e);
 }
 
+/* Append the one-segment @p m (data_len set) to the chain (*head, *tail). */
+static void dp__chain_add(struct rte_mbuf **head, struct rte_mbuf **tail, struct rte_mbuf *m)
+{
+	if (*head == NULL) {
+		*head = *tail = m;
+		return;
+	}
+	(*tail)->next = m;
+	*tail = m;
+	(*head)->nb_segs++;
+	(*head)->pkt_len += m->data_len;
+}
+
 static struct rte_mbuf *dp__copy_mbufs(struct rte_mempool *pool, const uint8_t *p, uint32_t len)
 {
 	struct rte_mbuf *head = NULL, *tail = NULL;
@@ -407,14 +420,7 @@ static struct rte_mbuf *dp__copy_mbufs(struct rte_mempool *pool, const uint8_t *
 		m->pkt_len = n;
 		p += n;
 		len -= n;
-		if (head == NULL) {
-			head = tail = m;
-		} else {
-			tail->next = m;
-			tail = m;
-			head->nb_segs++;
-			head->pkt_len += n;
-		}
+		dp__chain_add(&head, &tail, m);
 	}
 	return head;
 }
@@ -472,14 +478,7 @@ static int dp__tls_flush(struct dp__mconn *mc)
 		}
 		b->data_len = (uint16_t)n;
 		b->pkt_len = (uint32_t)n;
-		if (head == NULL) {
-			head = tail = b;
-		} else {
-			tail->next = b;
-			tail = b;
-			head->nb_segs++;
-			head->pkt_len += (uint32_t)n;
-		}
+		dp__chain_add(&head, &tail, b);
 	}
 	if (head != NULL && tcp_send(mc->tc, head) != 0) {
 		/* Sealed records lost: the stream cannot go on. */
@@ -585,10 +584,7 @@ static int dp__send(void *tctx, const uint8_t *hd, uint32_t hlen, struct brk_msg
 			rte_pktmbuf_attach_extbuf(pm, addr, iova, (uint16_t)n, &e->shinfo);
 			pm->data_len = (uint16_t)n;
 			pm->pkt_len = n;
-			tail->next = pm;
-			tail = pm;
-			head->nb_segs++;
-			head->pkt_len += n;
+			dp__chain_add(&head, &tail, pm);
 			off += n;
 		}
 		if (short_of_mbufs)

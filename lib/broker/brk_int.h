@@ -371,6 +371,9 @@ void brk_session_register(struct brk_worker *w, struct brk_session *s, bool clea
 			  struct brk_xfer **now_x, bool *wait);
 void brk_session_register_restored(struct brk_worker *w, struct brk_session *s);
 void brk_session_detach(struct brk_session *s, bool abnormal);
+/* Put @p sub (filter and options set) in the topic tree and on @p s's list; on failure it
+ * is freed. @return whether it was attached. */
+bool brk_session_sub_attach(struct brk_session *s, struct brk_sub *sub);
 void brk_session_end(struct brk_session *s);
 void brk_session_takeover_req(struct brk_worker *w, const struct brk_xmsg *m);
 void brk_session_xfer_in(struct brk_worker *w, const struct brk_xmsg *m);

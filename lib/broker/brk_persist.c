@@ -461,14 +461,7 @@ static int brk__restore_sess(void *arg, const struct plog_sess *ps)
 		sub->opts.retain_as_published = (p->options >> 3) & 1;
 		sub->opts.retain_handling = (p->options >> 4) & 3;
 		sub->opts.sub_id = p->sub_id;
-		if (topic_subscribe(w->sh->tree, sub->filter, sub->len, w->index, s->uid,
-				    &sub->opts, &sub->h) != 0) {
-			free(sub);
-			continue;
-		}
-		sub->next = s->subs;
-		s->subs = sub;
-		s->n_subs++;
+		brk_session_sub_attach(s, sub);
 	}
 	uint16_t max_pid = 0;
 	for (const struct plog_qmsg *q = ps->qhead; q != NULL; q = q->next) {

@@ -202,22 +202,28 @@ static void brk__xfer_free(struct brk_xfer *x)
 	free(x);
 }
 
+bool brk_session_sub_attach(struct brk_session *s, struct brk_sub *sub)
+{
+	struct brk_worker *w = s->w;
+	if (topic_subscribe(w->sh->tree, sub->filter, sub->len, w->index, s->uid, &sub->opts,
+			    &sub->h) != 0) {
+		free(sub);
+		return false;
+	}
+	sub->next = s->subs;
+	s->subs = sub;
+	s->n_subs++;
+	return true;
+}
+
 void brk_session_apply_xfer(struct brk_session *s, struct brk_xfer *x)
 {
 	if (x == NULL)
 		return;
-	struct brk_worker *w = s->w;
 	while (x->subs != NULL) {
 		struct brk_sub *sub = x->subs;
 		x->subs = sub->next;
-		if (topic_subscribe(w->sh->tree, sub->filter, sub->len, w->index, s->uid,
-				    &sub->opts, &sub->h) != 0) {
-			free(sub);
-			continue;
-		}
-		sub->next = s->subs;
-		s->subs = sub;
-		s->n_subs++;
+		brk_session_sub_attach(s, sub);
 	}
 	s->inflight = x->inflight;
 	s->queue = x->queue;
