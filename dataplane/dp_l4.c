@@ -60,6 +60,7 @@ static void dp__tcp_stats_json(void *ctx, struct json_writer *jw)
 	F(bytes_out);
 	F(retransmits);
 	F(rto_expired);
+	F(spurious_rtos);
 	F(fast_retransmits);
 	F(dup_acks);
 	F(ooo_segs);

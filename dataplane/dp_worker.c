@@ -28,7 +28,7 @@
 
 const char *const dp_worker_counter_names[] = {
 	"loops", "rx_pkts", "rx_bursts", "tx_pkts", "tx_drops", "tx_flushes", "sleeps",
-	"wakeups_rx", "arp_shared_out", "arp_shared_in", "arp_share_drops",
+	"wakeups_rx", "arp_shared_out", "arp_shared_in", "arp_share_drops", "tx_backlogged",
 };
 const unsigned dp_worker_counter_count = RTE_DIM(dp_worker_counter_names);
 _Static_assert(RTE_DIM(dp_worker_counter_names) * sizeof(uint64_t) ==
@@ -75,6 +75,9 @@ int dp_worker_init(struct dp_worker *w, unsigned index, unsigned lcore_id,
 	w->nif.tx = dp_worker_tx;
 	w->nif.tx_ctx = w;
 	w->nif.tx_ip_cksum_offload = (tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
+	w->txq_cap = pool != NULL ? pool->size / 8 : 0;
+	if (w->txq_cap > DP_TXQ_MAX)
+		w->txq_cap = DP_TXQ_MAX;
 	char name[RTE_RING_NAMESIZE];
 	snprintf(name, sizeof(name), "dp_arp_w%u", index);
 	w->arp_ring = rte_ring_create_elem(name, sizeof(struct dp__arp_msg), DP__ARP_RING_SIZE,
@@ -130,19 +133,51 @@ void dp_worker_wire_l4(struct dp_worker *w)
 	w->nif.l4_ctx = w->l4.ctx;
 }
 
+/* Send from the backlog's head until it is empty or the ring refuses. */
+static void dp__txq_drain(struct dp_worker *w)
+{
+	while (w->txq_len > 0) {
+		uint32_t k = w->txq_len;
+		if (k > DP_TXQ_MAX - w->txq_head)
+			k = DP_TXQ_MAX - w->txq_head; /* contiguous part first */
+		if (k > DP_BURST)
+			k = DP_BURST;
+		uint16_t sent = dp_io_tx(w, &w->txq[w->txq_head], (uint16_t)k);
+		w->cnt.tx_flushes++;
+		w->cnt.tx_pkts += sent;
+		w->txq_head = (w->txq_head + sent) & (DP_TXQ_MAX - 1);
+		w->txq_len -= sent;
+		if (sent < k)
+			return;
+	}
+	w->txq_head = 0;
+}
+
 void dp_worker_flush(struct dp_worker *w)
 {
+	if (w->txq_len > 0)
+		dp__txq_drain(w);
 	uint16_t n = w->tx_n;
 	if (n == 0)
 		return;
-	uint16_t sent = dp_io_tx(w, w->tx_buf, n);
-	w->cnt.tx_flushes++;
-	w->cnt.tx_pkts += sent;
-	/* Like l2fwd: a full TX ring means the link cannot keep up; retrying would only stall
-	 * the rx side too. Drop and count; TCP retransmits. */
-	for (uint16_t i = sent; i < n; i++)
-		rte_pktmbuf_free(w->tx_buf[i]);
-	w->cnt.tx_drops += n - sent;
+	uint16_t sent = 0;
+	if (w->txq_len == 0) { /* else the new frames queue behind the backlog (order) */
+		sent = dp_io_tx(w, w->tx_buf, n);
+		w->cnt.tx_flushes++;
+		w->cnt.tx_pkts += sent;
+	}
+	/* A full TX ring: the link is busy for now. Keep what it refused (bounded) rather than
+	 * drop it like l2fwd, which would leave each TCP flow to a retransmission timeout. */
+	for (uint16_t i = sent; i < n; i++) {
+		if (w->txq_len < w->txq_cap) {
+			w->txq[(w->txq_head + w->txq_len) & (DP_TXQ_MAX - 1)] = w->tx_buf[i];
+			w->txq_len++;
+			w->cnt.tx_backlogged++;
+		} else {
+			rte_pktmbuf_free(w->tx_buf[i]);
+			w->cnt.tx_drops++;
+		}
+	}
 	w->tx_n = 0;
 }
 
@@ -175,6 +210,8 @@ void dp_worker_fini(struct dp_worker *w)
 	for (uint16_t i = 0; i < w->tx_n; i++)
 		rte_pktmbuf_free(w->tx_buf[i]);
 	w->tx_n = 0;
+	for (; w->txq_len > 0; w->txq_len--, w->txq_head = (w->txq_head + 1) & (DP_TXQ_MAX - 1))
+		rte_pktmbuf_free(w->txq[w->txq_head]);
 	if (w->arp_ring != NULL)
 		dp__arp_drain(w);
 	net_if_fini(&w->nif);
@@ -427,7 +464,8 @@ int dp_worker_main(void *arg)
 		rcu_quiescent_state();
 
 		/* Drain on a timer, like l2fwd: a lone reply must not wait for 31 others. */
-		if (w->tx_n > 0 && (n == 0 || now - w->tx_first_ns >= DP_TX_DRAIN_NS))
+		if ((w->tx_n > 0 && (n == 0 || now - w->tx_first_ns >= DP_TX_DRAIN_NS)) ||
+		    w->txq_len > 0)
 			dp_worker_flush(w);
 
 		if (now >= next_housekeep) {
@@ -435,7 +473,7 @@ int dp_worker_main(void *arg)
 			next_housekeep = now + DP_HOUSEKEEP_NS;
 		}
 
-		if (n > 0 || w->tx_n > 0) {
+		if (n > 0 || w->tx_n > 0 || w->txq_len > 0) {
 			idle_since = 0;
 			continue;
 		}

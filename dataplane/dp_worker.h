@@ -42,6 +42,7 @@ struct dp_mqtt;
 
 #define DP_BURST 32                            /**< rx burst and TX buffer size */
 #define DP_TX_DRAIN_NS (100ull * 1000)         /**< max time a frame waits in the TX buffer */
+#define DP_TXQ_MAX 4096                        /**< TX backlog cap (power of 2), see txq */
 #define DP_HOUSEKEEP_NS (100ull * 1000000)     /**< net_timer() period */
 #define DP_IDLE_NS (200ull * 1000)             /**< spin this long without frames, then sleep */
 #define DP_MAX_SLEEP_MS 10                     /**< longest sleep: bounds stop latency */
@@ -54,13 +55,14 @@ struct dp_worker_counters {
 	uint64_t rx_pkts;        /**< frames received */
 	uint64_t rx_bursts;      /**< non-empty rx bursts */
 	uint64_t tx_pkts;        /**< frames the PMD accepted */
-	uint64_t tx_drops;       /**< frames the PMD refused (queue full), freed */
+	uint64_t tx_drops;       /**< frames refused by a full TX ring with the backlog full, freed */
 	uint64_t tx_flushes;     /**< TX bursts */
 	uint64_t sleeps;         /**< times the worker went to sleep (idle backoff) */
 	uint64_t wakeups_rx;     /**< sleeps ended by an rx interrupt */
 	uint64_t arp_shared_out; /**< ARP bindings passed to other workers */
 	uint64_t arp_shared_in;  /**< ARP bindings received from other workers */
 	uint64_t arp_share_drops; /**< bindings not passed: a peer's ring was full */
+	uint64_t tx_backlogged;  /**< frames the PMD refused at first, kept in the backlog */
 };
 
 /** Names of the struct dp_worker_counters fields, in order. */
@@ -102,6 +104,12 @@ struct dp_worker {
 	uint16_t tx_n;                 /**< frames in tx_buf */
 	uint64_t tx_first_ns;          /**< when tx_buf's oldest frame was queued */
 	struct rte_mbuf *tx_buf[DP_BURST];
+	/** TX backlog: frames a full TX ring refused, sent first on the next flushes, in order
+	 *  (a software queue like a qdisc: dropping them would cost each TCP connection a
+	 *  retransmission timeout). At most txq_cap frames (min(DP_TXQ_MAX, pool size / 8),
+	 *  so the backlog can never starve the pool); beyond that frames are dropped. */
+	uint32_t txq_head, txq_len, txq_cap;
+	struct rte_mbuf *txq[DP_TXQ_MAX];
 
 	/* ARP sharing: bindings learnt by one worker reach the others through their rings
 	 * (multi-producer, single consumer: the owner drains it each loop iteration). */
@@ -157,7 +165,8 @@ void dp_worker_counters_snapshot(const struct dp_worker *w, struct dp_worker_cou
  */
 int dp_worker_tx(void *w, struct rte_mbuf *m);
 
-/** Send everything in the TX buffer now. */
+/** Send the TX backlog, then everything in the TX buffer (what the ring refuses joins the
+ *  backlog). */
 void dp_worker_flush(struct dp_worker *w);
 
 /* ---- clock ---- */

@@ -112,6 +112,7 @@ struct tcp_stats {
 	uint64_t bytes_out;          /**< payload bytes sent, retransmissions included */
 	uint64_t retransmits;        /**< segments retransmitted (RTO, fast, SACK, probes excl.) */
 	uint64_t rto_expired;        /**< retransmission timer expiries */
+	uint64_t spurious_rtos;      /**< expiries found spurious (Eifel): congestion state undone */
 	uint64_t fast_retransmits;   /**< entries into fast recovery */
 	uint64_t dup_acks;           /**< duplicate ACKs received */
 	uint64_t ooo_segs;           /**< segments queued out of order */

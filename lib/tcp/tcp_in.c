@@ -253,6 +253,22 @@ static bool tcp__ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp__
 			data--; /* our FIN */
 		tcp__sndq_free_acked(s, c, data);
 
+		/* Eifel (RFC 3522): the first ACK of new data after an RTO echoes a timestamp
+		 * older than the retransmission, so it answers the original: the timeout was a
+		 * delay, not a loss (a queue on the path, a slow receiver). Undo the cwnd and
+		 * ssthresh cut and go on after what was already sent instead of resending it
+		 * all (RFC 4015's response, without its RTO adaptation: the sample below
+		 * recomputes the RTO from the long RTT anyway). */
+		if (c->undo_ts != 0) {
+			if (sg->has_ts && sg->tsecr != 0 && SEQ_LT(sg->tsecr, c->undo_ts)) {
+				s->st.spurious_rtos++;
+				c->cwnd = RTE_MAX(c->cwnd, c->undo_cwnd);
+				c->ssthresh = RTE_MAX(c->ssthresh, c->undo_ssthresh);
+				c->snd_nxt = c->snd_max;
+			}
+			c->undo_ts = 0;
+		}
+
 		if ((c->flags & TF_TS_OK) && sg->has_ts && sg->tsecr != 0)
 			tcp__rtt_sample(s, c, tcp__ms(s) - sg->tsecr);
 		else if ((c->flags & TF_RTT_TIMING) && SEQ_GT(ack, c->rtt_seq)) {

@@ -103,6 +103,10 @@ struct tcp_conn {
 
 	/* congestion control (RFC 5681, 6582) */
 	uint32_t cwnd, ssthresh, recover;
+	/** Spurious-RTO detection (Eifel, RFC 3522/4015): at the first RTO of a flight, our
+	 *  timestamp clock (never 0: 0 = not armed) and the cwnd/ssthresh to restore when the
+	 *  first new ACK echoes an older timestamp, i.e. answers the original transmission. */
+	uint32_t undo_ts, undo_cwnd, undo_ssthresh;
 	uint32_t rtx_hint;             /**< next SACK hole candidate in recovery */
 	uint8_t dupacks;
 	uint8_t nsack;                 /**< valid entries in sack[] */

@@ -294,7 +294,15 @@ static struct rte_mbuf *tcp__sndq_slice(struct tcp_stack *s, struct tcp_conn *c,
 		cur = c->snd_cur;
 		cur_seq = c->snd_cur_seq;
 	}
+	/* last/last_seq: the last mbuf walked and its first byte, so that the cache can point
+	 * at the queue's tail when the walk runs off its end (the usual case: everything queued
+	 * was sent). Without it the next send would walk again from snd_una over every byte in
+	 * flight: O(flight) per segment, which made fan-out to slow readers quadratic. */
+	struct rte_mbuf *last = NULL;
+	uint32_t last_seq = 0;
 	while (cur != NULL && SEQ_LEQ(cur_seq + cur->data_len, seq)) {
+		last = cur;
+		last_seq = cur_seq;
 		cur_seq += cur->data_len;
 		cur = cur->next;
 	}
@@ -321,12 +329,18 @@ static struct rte_mbuf *tcp__sndq_slice(struct tcp_stack *s, struct tcp_conn *c,
 		tail = mi;
 		len -= n;
 		if (off + n == cur->data_len) {
+			last = cur;
+			last_seq = cur_seq;
 			cur_seq += cur->data_len;
 			cur = cur->next;
 			off = 0;
 		} else {
 			off += n;
 		}
+	}
+	if (cur == NULL && last != NULL) {
+		cur = last; /* its data may still grow in place: its first byte stays valid */
+		cur_seq = last_seq;
 	}
 	c->snd_cur = cur;
 	c->snd_cur_seq = cur_seq;
@@ -618,8 +632,14 @@ void tcp__rto_expired(struct tcp_stack *s, struct tcp_conn *c)
 		return;
 	}
 	s->st.rto_expired++;
-	if (c->nrtx == 1) /* RFC 5681 (4): only the first expiry halves */
+	if (c->nrtx == 1) { /* RFC 5681 (4): only the first expiry halves */
+		if (c->flags & TF_TS_OK) { /* Eifel: keep what to restore if it was spurious */
+			c->undo_ts = tcp__ms(s) ? tcp__ms(s) : 1;
+			c->undo_cwnd = c->cwnd;
+			c->undo_ssthresh = c->ssthresh;
+		}
 		c->ssthresh = RTE_MAX(flight / 2, 2u * c->mss);
+	}
 	c->cwnd = c->mss;
 	c->rto = RTE_MIN(c->rto * 2, s->cfg.rto_max_ms);
 	c->flags &= ~(TF_IN_RECOVERY | TF_SACK_RTX | TF_RTT_TIMING);

@@ -147,6 +147,8 @@ struct lg_client {
 	uint64_t start_ns;         /**< connect start */
 };
 
+#define LG_TXQ 16384 /**< TX backlog slots (power of 2) */
+
 enum lg_role { LG_ROLE_PUB = 0, LG_ROLE_SUB, LG_ROLE_IDLE };
 enum lg_cstate {
 	LG_C_INIT = 0, LG_C_TCP, LG_C_MQTT, LG_C_SUBSCRIBING, LG_C_READY, LG_C_CLOSED,
@@ -161,6 +163,10 @@ struct lg {
 	uint16_t port_id;
 	struct rte_mbuf *tx_buf[64];
 	uint16_t tx_n;
+	/** TX backlog: frames the port's ring refused, sent first next time, in order (dropping
+	 *  them would cost a retransmission timeout per flow and measure our own drops). */
+	uint32_t txq_head, txq_len;
+	struct rte_mbuf *txq[LG_TXQ];
 	uint64_t now_ns;
 	struct lg_client *clients;
 	unsigned n_clients;

@@ -488,13 +488,31 @@ static int lg__port(struct lg *g)
 
 static void lg__flush(struct lg *g)
 {
+	/* the backlog first (order), then the new frames: what the ring refuses waits */
+	while (g->txq_len > 0) {
+		uint32_t k = g->txq_len;
+		if (k > LG_TXQ - g->txq_head)
+			k = LG_TXQ - g->txq_head;
+		if (k > 64)
+			k = 64;
+		uint16_t sent = rte_eth_tx_burst(g->port_id, 0, g->txq + g->txq_head, (uint16_t)k);
+		g->txq_head = (g->txq_head + sent) & (LG_TXQ - 1);
+		g->txq_len -= sent;
+		if (sent < k)
+			break;
+	}
 	uint16_t off = 0;
-	/* Retry a little: dropping here would cost a retransmission timeout. */
-	for (int tries = 0; off < g->tx_n && tries < 64; tries++)
-		off += rte_eth_tx_burst(g->port_id, 0, g->tx_buf + off, g->tx_n - off);
-	for (uint16_t i = off; i < g->tx_n; i++)
-		rte_pktmbuf_free(g->tx_buf[i]);
-	g->st.tx_drops += g->tx_n - off;
+	if (g->txq_len == 0)
+		off = rte_eth_tx_burst(g->port_id, 0, g->tx_buf, g->tx_n);
+	for (uint16_t i = off; i < g->tx_n; i++) {
+		if (g->txq_len < LG_TXQ) {
+			g->txq[(g->txq_head + g->txq_len) & (LG_TXQ - 1)] = g->tx_buf[i];
+			g->txq_len++;
+		} else {
+			rte_pktmbuf_free(g->tx_buf[i]);
+			g->st.tx_drops++;
+		}
+	}
 	g->tx_n = 0;
 }
 
@@ -507,7 +525,8 @@ static int lg__tx(void *ctx, struct rte_mbuf *m)
 	return 0;
 }
 
-/* One iteration: receive, run TCP timers and output, send. @return frames received. */
+/* One iteration: receive, run TCP timers and output, send. @return frames received, plus
+ * one while frames wait in the TX backlog (busy: do not back off). */
 static unsigned lg__iterate(struct lg *g)
 {
 	struct rte_mbuf *pkts[LG__BURST];
@@ -518,7 +537,7 @@ static unsigned lg__iterate(struct lg *g)
 		net_input(&g->nif, pkts[i]);
 	tcp_poll(g->tcp, g->now_ns);
 	lg__flush(g);
-	return n;
+	return n + (g->txq_len > 0);
 }
 
 /* Open connections at the configured rate, within the handshake window. */

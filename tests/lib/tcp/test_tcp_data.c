@@ -494,6 +494,123 @@ static void test_fast_retransmit_newreno(void)
 	th_close(&t);
 }
 
+/* Eifel (RFC 3522): an RTO whose ACK then echoes the original transmission's timestamp was
+ * a delay, not a loss: counted as spurious, the congestion window restored, and what was in
+ * flight is not sent again. A genuine loss (the ACK echoes the retransmission) keeps the
+ * cut. */
+static void test_spurious_rto_undone(void)
+{
+	struct th t;
+	struct app a = { 0 };
+	th_open(&t, NULL);
+	/* 1012: 1000 bytes of payload per segment next to the 12-byte timestamp option */
+	struct conn_opts o = { .ts = true, .ws = 7, .mss = 1012 };
+	uint32_t iss = passive_open(&t, &a, &o);
+	static uint8_t big[8000];
+	for (unsigned i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 13);
+	th_clear(&t);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(tcp_send(a.conn, mk_data(big + 1000 * i, 1000)), 0);
+	th_poll(&t, 0);
+	CHECK_EQ(t.ncap, 4); /* the initial window: 4 segments */
+	uint32_t ts_orig = t.cap[0].tsval;
+	th_clear(&t);
+	/* no ACK: the RTO fires, snd_una is resent */
+	for (int ms = 0; ms < 2000 && tcp_stack_stats(t.s)->rto_expired == 0; ms += 10)
+		th_poll(&t, 10);
+	CHECK_EQ(tcp_stack_stats(t.s)->rto_expired, 1);
+	CHECK(t.ncap >= 1); /* one MSS of cwnd (the option bytes included: 1000 + 12) */
+	CHECK_EQ(t.cap[0].seq, iss + 1);
+	/* the late ACK of all four originals, echoing their timestamp */
+	struct th_seg sg;
+	th_seg_init(&sg);
+	sg.seq = PEER_ISN + 1;
+	sg.flags = TH_ACK;
+	sg.win = 1000;
+	sg.ts = true;
+	sg.tsval = 500;
+	sg.tsecr = ts_orig;
+	sg.ack = iss + 1 + 4000;
+	th_clear(&t);
+	th_input(&t, &sg);
+	CHECK_EQ(tcp_stack_stats(t.s)->spurious_rtos, 1);
+	/* four more segments: with the window restored (4 + 1 MSS after this ACK) they all
+	 * leave at once, where after a real loss slow start would allow two */
+	for (int i = 4; i < 8; i++)
+		CHECK_EQ(tcp_send(a.conn, mk_data(big + 1000 * i, 1000)), 0);
+	th_poll(&t, 0);
+	CHECK_EQ(t.ncap, 4);
+	for (unsigned i = 0; i < t.ncap; i++) {
+		CHECK_EQ(t.cap[i].seq, iss + 1 + 4000 + 1000 * i);
+		CHECK(memcmp(t.cap[i].payload, big + 4000 + 1000 * i, 1000) == 0);
+	}
+	/* now a real loss: RTO, and the ACK echoes the retransmission's timestamp */
+	th_clear(&t);
+	for (int ms = 0; ms < 2000 && tcp_stack_stats(t.s)->rto_expired == 1; ms += 10)
+		th_poll(&t, 10);
+	CHECK_EQ(tcp_stack_stats(t.s)->rto_expired, 2);
+	CHECK(t.ncap >= 1);
+	CHECK_EQ(t.cap[0].seq, iss + 1 + 4000);
+	uint32_t resent_end = t.cap[0].seq;
+	for (unsigned i = 0; i < t.ncap; i++)
+		resent_end = RTE_MAX(resent_end, t.cap[i].seq + t.cap[i].len);
+	sg.tsecr = t.cap[0].tsval;
+	sg.tsval = 600;
+	sg.ack = resent_end;
+	th_clear(&t);
+	th_input(&t, &sg);
+	th_poll(&t, 0);
+	CHECK_EQ(tcp_stack_stats(t.s)->spurious_rtos, 1); /* not spurious */
+	/* go-back-N in slow start: what follows the resent bytes goes again, two MSS of it */
+	CHECK(t.ncap >= 1 && t.ncap <= 3);
+	CHECK_EQ(t.cap[0].seq, resent_end);
+	th_close(&t);
+}
+
+/* Many small writes (one mbuf each), sent as they come while earlier ones are in flight:
+ * every segment carries the right bytes (the send cursor stays at the queue's tail once
+ * everything queued has been sent, rather than restarting from snd_una). */
+static void test_small_writes_in_flight(void)
+{
+	struct th t;
+	struct app a = { 0 };
+	th_open(&t, NULL);
+	struct conn_opts o = { .ws = 7, .mss = 1000 };
+	uint32_t iss = passive_open(&t, &a, &o);
+	static uint8_t data[3000];
+	for (unsigned i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 31 + 7);
+	static uint8_t got[3000];
+	uint32_t top = 0;
+	struct th_seg sg;
+	th_seg_init(&sg);
+	sg.seq = PEER_ISN + 1;
+	sg.flags = TH_ACK;
+	sg.win = 1000;
+	for (unsigned i = 0; i < sizeof(data) / 30; i++) {
+		CHECK_EQ(tcp_send(a.conn, mk_data(data + 30 * i, 30)), 0);
+		th_clear(&t);
+		th_poll(&t, 0);
+		for (unsigned k = 0; k < t.ncap; k++) {
+			uint32_t off = t.cap[k].seq - (iss + 1);
+			CHECK(off + t.cap[k].len <= sizeof(got));
+			memcpy(got + off, t.cap[k].payload, t.cap[k].len);
+			top = RTE_MAX(top, off + t.cap[k].len);
+		}
+		if (i % 10 == 9) { /* ACK half of what is in flight now and then */
+			sg.ack = iss + 1 + top / 2;
+			th_input(&t, &sg);
+		}
+	}
+	sg.ack = iss + 1 + top;
+	th_input(&t, &sg);
+	th_poll(&t, 0);
+	CHECK_EQ(top, sizeof(data));
+	CHECK(memcmp(got, data, sizeof(data)) == 0);
+	th_close(&t);
+}
+
 static void test_zero_window_probe(void)
 {
 	struct th t;
@@ -907,6 +1024,8 @@ static const struct th_test tests[] = {
 	T(test_rto_backoff_and_giveup),
 	T(test_rtt_from_timestamps),
 	T(test_fast_retransmit_newreno),
+	T(test_spurious_rto_undone),
+	T(test_small_writes_in_flight),
 	T(test_zero_window_probe),
 	T(test_shrinking_window),
 	T(test_backpressure),
