@@ -61,6 +61,7 @@ static void dp__tcp_stats_json(void *ctx, struct json_writer *jw)
 	F(retransmits);
 	F(rto_expired);
 	F(spurious_rtos);
+	F(coalesced);
 	F(fast_retransmits);
 	F(dup_acks);
 	F(ooo_segs);

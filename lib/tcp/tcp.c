@@ -660,7 +660,22 @@ int tcp_send(struct tcp_conn *c, struct rte_mbuf *m)
 		m->next = NULL;
 		m->nb_segs = 1; /* each queued mbuf stands alone (freed one by one) */
 		m->pkt_len = m->data_len;
+		struct rte_mbuf *t = c->sndq_tail;
 		if (m->data_len == 0) {
+			rte_pktmbuf_free_seg(m);
+		} else if (t != NULL && m->data_len <= TCP_COALESCE_MAX && RTE_MBUF_DIRECT(t) &&
+			   rte_pktmbuf_tailroom(t) >= m->data_len) {
+			/* Small write behind a direct mbuf with room: copy it there. Fan-out
+			 * queues one small PUBLISH per write; one mbuf per write made every
+			 * segment a chain of a dozen indirect mbufs and every ACK a walk over
+			 * as many cold headers. Appending past data_len is safe while frames
+			 * in flight reference the earlier bytes (their views are fixed). */
+			memcpy(rte_pktmbuf_mtod_offset(t, char *, t->data_len),
+			       rte_pktmbuf_mtod(m, const char *), m->data_len);
+			t->data_len = (uint16_t)(t->data_len + m->data_len);
+			t->pkt_len = t->data_len;
+			total += m->data_len;
+			s->st.coalesced++;
 			rte_pktmbuf_free_seg(m);
 		} else {
 			total += m->data_len;

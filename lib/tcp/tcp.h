@@ -113,6 +113,7 @@ struct tcp_stats {
 	uint64_t retransmits;        /**< segments retransmitted (RTO, fast, SACK, probes excl.) */
 	uint64_t rto_expired;        /**< retransmission timer expiries */
 	uint64_t spurious_rtos;      /**< expiries found spurious (Eifel): congestion state undone */
+	uint64_t coalesced;          /**< small tcp_send writes copied into the queue's last mbuf */
 	uint64_t fast_retransmits;   /**< entries into fast recovery */
 	uint64_t dup_acks;           /**< duplicate ACKs received */
 	uint64_t ooo_segs;           /**< segments queued out of order */
@@ -223,7 +224,10 @@ void tcp_conn_set_arg(struct tcp_conn *c, void *arg);
 
 /**
  * Queue @p m (a chain) for sending; it leaves at the next tcp_poll() as the windows allow.
- * Zero-copy: the mbufs are kept until acknowledged, then freed. Their headers (struct
+ * Zero-copy: the mbufs are kept until acknowledged, then freed; except that a small mbuf
+ * (up to 512 bytes) is copied into the last queued one when that one is direct and has the
+ * room, and freed at once (many small writes would otherwise make long chains of tiny
+ * mbufs: costly to send and to free). Their headers (struct
  * rte_mbuf) must belong to this call alone (refcnt 1); to send one payload on many
  * connections, give each an rte_pktmbuf_clone() of it (indirect mbufs share the buffer).
  *

@@ -38,6 +38,7 @@
 #define TCP_OPT_MAX 40
 #define TCP_DEFAULT_MSS 536   /* RFC 9293 3.7.1: when the peer sends no MSS option */
 #define TCP_MAX_WSCALE 14     /* RFC 7323 2.3 */
+#define TCP_COALESCE_MAX 512  /* tcp_send copies writes up to this size into the last queued mbuf */
 #define TCP_SACK_MAX 4        /* blocks kept in the sender's scoreboard */
 
 /* Connection flags (tcp_conn.flags). */

@@ -136,6 +136,7 @@ static const struct conv__map conv__tcp_map[] = {
 	NUM("bytes_out", C, "tachyon_tcp_sent_bytes_total", "Payload bytes sent, retransmissions included."),
 	NUM("retransmits", C, "tachyon_tcp_retransmitted_segments_total", "TCP segments retransmitted."),
 	NUM("rto_expired", C, "tachyon_tcp_rto_expirations_total", "Retransmission timer expiries."),
+	NUM("coalesced", C, "tachyon_tcp_coalesced_writes_total", "Small writes copied into the send queue's last buffer instead of queued as a buffer of their own."),
 	NUM("spurious_rtos", C, "tachyon_tcp_spurious_rto_total", "Retransmission timer expiries found spurious by the timestamps (the ACK answered the original segment); the congestion window was restored."),
 	NUM("fast_retransmits", C, "tachyon_tcp_fast_recoveries_total", "Entries into fast retransmit / fast recovery."),
 	NUM("dup_acks", C, "tachyon_tcp_duplicate_acks_received_total", "Duplicate ACKs received."),

@@ -570,7 +570,8 @@ static void test_spurious_rto_undone(void)
 
 /* Many small writes (one mbuf each), sent as they come while earlier ones are in flight:
  * every segment carries the right bytes (the send cursor stays at the queue's tail once
- * everything queued has been sent, rather than restarting from snd_una). */
+ * everything queued has been sent, rather than restarting from snd_una; small writes are
+ * copied into the last queued mbuf, even while segments built from it are in flight). */
 static void test_small_writes_in_flight(void)
 {
 	struct th t;
@@ -608,6 +609,8 @@ static void test_small_writes_in_flight(void)
 	th_poll(&t, 0);
 	CHECK_EQ(top, sizeof(data));
 	CHECK(memcmp(got, data, sizeof(data)) == 0);
+	/* most writes were copied behind an earlier one still queued (in flight or not) */
+	CHECK(tcp_stack_stats(t.s)->coalesced >= sizeof(data) / 30 / 2);
 	th_close(&t);
 }
 
