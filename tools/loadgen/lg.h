@@ -5,7 +5,8 @@
  * Data flow: rx burst (net_memif client port facing tachyond, or a net_tap port facing a
  * kernel-socket broker) -> net_input (lib/net) -> tcp_input (lib/tcp) -> lg_client's data
  * callback -> mqtt_decoder_feed (lib/mqtt) -> the client's reaction (SUBSCRIBE after
- * CONNACK, PUBACK after a QoS 1 PUBLISH, statistics). The other way: lg_client encodes with
+ * CONNACK, PUBACK after a QoS 1 PUBLISH, PUBREC/PUBCOMP for QoS 2, PUBREL after a PUBREC,
+ * statistics). The other way: lg_client encodes with
  * mqtt_encode into mbufs -> tcp_send -> tcp_poll flushes -> net_ip_output -> TX buffer -> tx
  * burst. Every connection uses the project's own TCP active open (tcp_connect).
  *
@@ -19,7 +20,13 @@
  * needs no clock sync), then padding up to --payload bytes. A subscriber keeps the next
  * sequence number it expects from each publisher: a higher one counts a gap, a lower one a
  * duplicate (MQTT keeps one publisher's messages on one topic in order). Lost = messages
- * published x subscribers - messages counted.
+ * published x subscribers each message reaches (lg.fan: every subscriber in fanout, one
+ * in fanin, p2p and shared) - messages counted.
+ *
+ * A shared subscription spreads one publisher's messages over the group's members, so no
+ * member sees a contiguous sequence: there the check is group-wide, a bitmap per publisher
+ * of the sequence numbers any member received (a second arrival is a duplicate), and loss
+ * is what no member received.
  *
  * Error convention: functions return 0 or a negative errno; the main program reports to
  * stderr and exits 1 (start-up), 2 (usage) or 3 (a check failed: loss, duplicates, clients
@@ -37,6 +44,11 @@
 #include "net/net.h"
 #include "tcp/tcp.h"
 
+/** Frames waiting for room in the port's TX ring (a power of two). A fan-out to 100k
+ * subscribers is 100k ACKs at once, and what the ring does not take is kept here rather
+ * than dropped (a dropped ACK can cost the broker a retransmission timeout). */
+#define LG_TX_BACKLOG 65536
+
 /** Bytes at the start of every payload: publisher id, sequence, send time. */
 #define LG_PAYLOAD_MIN 16
 
@@ -44,16 +56,20 @@ enum lg_scenario {
 	LG_FANOUT = 0,    /**< P publishers, N subscribers, one topic */
 	LG_FANIN,         /**< N publishers on N topics, one subscriber on a wildcard */
 	LG_CONNECTIONS,   /**< N idle clients held open with keep alive */
+	LG_P2P,           /**< N pairs: publisher i on T/i, subscriber i on T/i */
+	LG_SHARED,        /**< N publishers on T/i, S subscribers in $share/<group>/T/+ */
 };
 
 /** Options (command line). */
 struct lg_opts {
 	enum lg_scenario scenario;
 	unsigned pubs;             /**< publishers (fanout), default 1 */
-	unsigned subs;             /**< subscribers (fanout), default 100 */
+	unsigned subs;             /**< subscribers (fanout; shared: group members), default
+				    *   100 (shared: 2) */
+	bool subs_set;             /**< -S given */
 	unsigned conns;            /**< clients (connections, fanin publishers), default 100 */
 	uint8_t version;           /**< MQTT 4 (3.1.1) or 5 */
-	uint8_t qos;               /**< 0 or 1 */
+	uint8_t qos;               /**< 0, 1 or 2 */
 	uint32_t payload;          /**< bytes, >= LG_PAYLOAD_MIN */
 	double rate;               /**< publishes/s over all publishers, 0 = window-limited */
 	unsigned inflight;         /**< window per publisher: messages published but not yet
@@ -67,7 +83,11 @@ struct lg_opts {
 	double drain_s;            /**< after publishing: wait this long at most for stragglers */
 	uint16_t keepalive;        /**< seconds, MQTT keep alive */
 	unsigned drop_every;       /**< fault injection: subscribers discard every Kth message */
+	unsigned dup_every;        /**< fault injection: publishers send every Kth message twice
+				    *   (the copy under a new packet id, as a broker that
+				    *   delivered twice would), so subscribers see a duplicate */
 	char topic[128];
+	char share_group[32];      /**< shared: the group name (default "lg") */
 	/* addresses */
 	uint32_t src_ip;           /**< first source address */
 	uint8_t prefix_len;
@@ -110,19 +130,33 @@ struct lg_stats {
 	uint64_t dropped;          /**< connected clients closed by the peer before the end */
 	uint64_t first_connect_ns, all_connected_ns;
 	uint64_t published;        /**< PUBLISH handed to TCP */
-	uint64_t acked;            /**< PUBACKs received */
+	uint64_t acked;            /**< PUBACKs (QoS 1) or PUBCOMPs (QoS 2) received */
+	uint64_t pubrecs;          /**< QoS 2: PUBRECs received by publishers */
+	uint64_t pubrels;          /**< QoS 2: PUBRELs received by subscribers */
+	uint64_t injected_dups;    /**< copies sent by --dup-every */
 	uint64_t delivered;        /**< PUBLISH received by subscribers (counted) */
 	uint64_t delivered_timed;  /**< of which sent after the warm-up (in the histogram) */
 	uint64_t injected_drops;   /**< discarded by --drop-every */
-	uint64_t dups;
+	uint64_t dups;             /**< a sequence number counted a second time */
+	uint64_t qos2_open;        /**< QoS 2, subscribers: PUBREC sent, PUBREL not yet here;
+				    *   publishers: PUBREL sent, PUBCOMP not yet here */
 	uint64_t gaps;             /**< sequence numbers skipped (lost, or reordered) */
 	uint64_t pings;            /**< PINGRESPs */
 	uint64_t bad_packets;      /**< undecodable input or unexpected packets */
 	uint64_t send_fail;        /**< tcp_send refused (-ENOBUFS): retried */
-	uint64_t tx_drops;         /**< frames the port would not take (ring full) */
+	uint64_t tx_drops;         /**< frames dropped: the port's ring and the backlog full */
+	uint64_t tx_drops_run;     /**< tx_drops when the teardown began (the teardown's RST
+				    *   and FIN bursts are the rest) */
+	uint64_t rto_run;          /**< our TCP's retransmission timeouts, likewise */
 	uint64_t pub_start_ns, pub_end_ns, measure_start_ns;
 	uint64_t first_timed_ns, last_timed_ns; /**< first/last timed delivery */
 	struct lg_hist lat;
+};
+
+/** Shared subscriptions: which sequence numbers of one publisher any member received. */
+struct lg_seen {
+	uint64_t *bits;
+	uint32_t nwords;           /**< capacity in 64-bit words (grows by doubling) */
 };
 
 /** One MQTT client. */
@@ -137,17 +171,17 @@ struct lg_client {
 	uint16_t next_pid;         /**< QoS 1 packet identifiers */
 	uint32_t pub_index;        /**< publishers: 0..P-1 (payload's publisher id) */
 	uint32_t seq;              /**< publishers: next sequence number */
-	uint32_t inflight;         /**< publishers: PUBLISH not yet acknowledged */
+	uint32_t inflight;         /**< publishers: PUBLISH not yet acknowledged (QoS 2: not
+				    *   yet PUBCOMP) */
 	uint64_t accounted;        /**< publishers: (message, subscriber) pairs that arrived,
 				    *   were discarded by --drop-every, or are known lost (gap) */
 	uint32_t recv_count;       /**< subscribers: messages received (for --drop-every) */
-	uint32_t *expect;          /**< subscribers: next sequence expected per publisher */
+	uint32_t *expect;          /**< subscribers: next sequence expected per publisher (p2p:
+				    *   one entry, its own publisher's; shared: unused) */
 	uint64_t next_pub_ns;      /**< publishers: pacing */
 	uint64_t last_tx_ns;       /**< keep alive */
 	uint64_t start_ns;         /**< connect start */
 };
-
-#define LG_TXQ 16384 /**< TX backlog slots (power of 2) */
 
 enum lg_role { LG_ROLE_PUB = 0, LG_ROLE_SUB, LG_ROLE_IDLE };
 enum lg_cstate {
@@ -163,16 +197,18 @@ struct lg {
 	uint16_t port_id;
 	struct rte_mbuf *tx_buf[64];
 	uint16_t tx_n;
-	/** TX backlog: frames the port's ring refused, sent first next time, in order (dropping
-	 *  them would cost a retransmission timeout per flow and measure our own drops). */
-	uint32_t txq_head, txq_len;
-	struct rte_mbuf *txq[LG_TXQ];
+	struct rte_mbuf **tx_backlog; /**< frames the port did not take yet, sent first next
+				       *   time (LG_TX_BACKLOG slots; full: dropped) */
+	uint32_t bl_head, bl_tail;    /**< free-running indexes into tx_backlog */
+	uint32_t bl_cap;              /**< frames allowed to wait: min(LG_TX_BACKLOG, mbufs/4) */
 	uint64_t now_ns;
 	struct lg_client *clients;
 	unsigned n_clients;
 	unsigned n_pubs;           /**< publishers: clients[n_subs .. n_subs + n_pubs - 1] */
 	unsigned n_subs;           /**< subscribers: clients[0 .. n_subs - 1] */
+	unsigned fan;              /**< subscribers each message reaches */
 	uint32_t *expect_store;    /**< subscribers' per-publisher expectations */
+	struct lg_seen *seen;      /**< shared: per publisher, sequence numbers received */
 	uint16_t port_base;        /**< first local port (random per run) */
 	unsigned next_connect;     /**< next client to open */
 	unsigned connecting;       /**< handshakes outstanding */

@@ -4,6 +4,11 @@
  * open, CONNECT -> CONNACK -> SUBSCRIBE -> SUBACK, publishing with sequence numbers and
  * timestamps, receiving with loss/duplicate accounting, keep alive and DISCONNECT.
  *
+ * QoS 2 both ways: a publisher answers PUBREC with PUBREL and counts the message done at
+ * PUBCOMP; a subscriber answers PUBLISH with PUBREC and PUBREL with PUBCOMP. Exactly once
+ * is checked on the application's side: a sequence number counted twice is a duplicate,
+ * whatever the packet identifiers said.
+ *
  * Clients never copy received payload: the data callback feeds each received segment to the
  * client's incremental decoder, which points into the segment (or, for a packet straddling
  * segments, into the client's small reassembly buffer), and the segment is freed as soon as
@@ -110,9 +115,23 @@ static void lg__send_connect(struct lg *g, struct lg_client *c)
 
 static void lg__send_subscribe(struct lg *g, struct lg_client *c)
 {
-	char filter[160];
-	int n = snprintf(filter, sizeof(filter), "%s%s", g->o.topic,
-			 g->o.scenario == LG_FANIN ? "/+" : "");
+	char filter[200];
+	int n;
+	switch (g->o.scenario) {
+	case LG_FANIN:
+		n = snprintf(filter, sizeof(filter), "%s/+", g->o.topic);
+		break;
+	case LG_P2P: /* subscriber i hears publisher i only */
+		n = snprintf(filter, sizeof(filter), "%s/%u", g->o.topic, c->id);
+		break;
+	case LG_SHARED:
+		n = snprintf(filter, sizeof(filter), "$share/%s/%s/+", g->o.share_group,
+			     g->o.topic);
+		break;
+	default:
+		n = snprintf(filter, sizeof(filter), "%s", g->o.topic);
+		break;
+	}
 	struct mqtt_sub sub;
 	memset(&sub, 0, sizeof(sub));
 	sub.filter.p = (const uint8_t *)filter;
@@ -146,11 +165,41 @@ static void lg__ready(struct lg *g, struct lg_client *c)
 		g->st.all_connected_ns = g->now_ns;
 }
 
-/* A PUBLISH reached a subscriber: fault injection, then sequence and latency accounting. */
+/* Shared subscriptions: marks @p seq of one publisher received by some member of the
+ * group. @return true if it was marked already (a duplicate), false otherwise (also when
+ * out of memory: then the message counts once and duplicates of it go unseen). */
+static bool lg__seen_test_set(struct lg_seen *s, uint32_t seq)
+{
+	uint32_t w = seq / 64;
+	if (w >= s->nwords) {
+		uint32_t n = s->nwords ? s->nwords : 64;
+		while (n <= w)
+			n *= 2;
+		uint64_t *b = realloc(s->bits, (size_t)n * sizeof(*b));
+		if (b == NULL)
+			return false;
+		memset(b + s->nwords, 0, (size_t)(n - s->nwords) * sizeof(*b));
+		s->bits = b;
+		s->nwords = n;
+	}
+	uint64_t bit = 1ull << (seq % 64);
+	bool had = (s->bits[w] & bit) != 0;
+	s->bits[w] |= bit;
+	return had;
+}
+
+/* A PUBLISH reached a subscriber: acknowledgement, fault injection, then sequence and
+ * latency accounting. */
 static void lg__on_publish(struct lg *g, struct lg_client *c, const struct mqtt_publish *pub)
 {
-	if (pub->qos == 1)
+	if (pub->qos == 1) {
 		lg__send_ack(g, c, MQTT_PUBACK, pub->packet_id);
+	} else if (pub->qos == 2) {
+		/* Method B of MQTT 4.3.3 as a receiver may do it: deliver now, and only once,
+		 * which the sequence check below verifies; PUBCOMP follows the PUBREL. */
+		lg__send_ack(g, c, MQTT_PUBREC, pub->packet_id);
+		g->st.qos2_open++;
+	}
 	if (c->role != LG_ROLE_SUB || pub->payload.len < LG_PAYLOAD_MIN) {
 		g->st.bad_packets++;
 		return;
@@ -172,7 +221,20 @@ static void lg__on_publish(struct lg *g, struct lg_client *c, const struct mqtt_
 		return;
 	}
 	struct lg_client *pub_c = &g->clients[g->n_subs + pid];
-	uint32_t *exp = &c->expect[pid];
+	if (g->o.scenario == LG_SHARED) {
+		/* the group shares one record: no member sees a contiguous sequence */
+		if (lg__seen_test_set(&g->seen[pid], seq)) {
+			g->st.dups++;
+			return;
+		}
+		pub_c->accounted++;
+		goto counted;
+	}
+	if (g->o.scenario == LG_P2P && pid != c->id) {
+		g->st.bad_packets++; /* another pair's message: the broker mixed up topics */
+		return;
+	}
+	uint32_t *exp = &c->expect[g->o.scenario == LG_P2P ? 0 : pid];
 	if (seq == *exp) {
 		(*exp)++;
 		pub_c->accounted++;
@@ -187,6 +249,7 @@ static void lg__on_publish(struct lg *g, struct lg_client *c, const struct mqtt_
 		g->st.dups++;
 		return;
 	}
+counted:
 	g->st.delivered++;
 	if (ts >= g->st.measure_start_ns && g->st.measure_start_ns != 0) {
 		uint64_t lat = g->now_ns > ts ? g->now_ns - ts : 0;
@@ -225,9 +288,46 @@ static void lg__on_packet(struct lg *g, struct lg_client *c, const struct mqtt_p
 		lg__on_publish(g, c, &p->publish);
 		return;
 	case MQTT_PUBACK:
+		if (c->role != LG_ROLE_PUB || g->o.qos != 1) {
+			g->st.bad_packets++;
+			return;
+		}
 		if (c->inflight > 0)
 			c->inflight--;
 		g->st.acked++;
+		return;
+	case MQTT_PUBREC:
+		/* publisher, QoS 2: the broker has it; release it. A v5 error code ends the
+		 * exchange here (MQTT 5 4.3.3): counted as a bad packet, the window slot freed. */
+		if (c->role != LG_ROLE_PUB || g->o.qos != 2 || p->ack.rc >= 0x80) {
+			g->st.bad_packets++;
+			if (c->inflight > 0)
+				c->inflight--;
+			return;
+		}
+		g->st.pubrecs++;
+		g->st.qos2_open++;
+		lg__send_ack(g, c, MQTT_PUBREL, p->ack.packet_id);
+		return;
+	case MQTT_PUBCOMP:
+		if (c->role != LG_ROLE_PUB || g->o.qos != 2 || g->st.qos2_open == 0) {
+			g->st.bad_packets++;
+			return;
+		}
+		g->st.qos2_open--;
+		if (c->inflight > 0)
+			c->inflight--;
+		g->st.acked++;
+		return;
+	case MQTT_PUBREL:
+		/* subscriber, QoS 2: the broker released a message we PUBREC'd */
+		if (c->role != LG_ROLE_SUB || g->st.qos2_open == 0) {
+			g->st.bad_packets++;
+			return;
+		}
+		g->st.qos2_open--;
+		g->st.pubrels++;
+		lg__send_ack(g, c, MQTT_PUBCOMP, p->ack.packet_id);
 		return;
 	case MQTT_PINGRESP:
 		g->st.pings++;
@@ -311,19 +411,36 @@ static const struct tcp_callbacks lg__cb = {
 int lg_clients_init(struct lg *g)
 {
 	const struct lg_opts *o = &g->o;
-	unsigned pubs, subs, idle = 0;
+	unsigned pubs, subs, idle = 0, expect_per_sub;
 	switch (o->scenario) {
 	case LG_FANOUT:
 		pubs = o->pubs;
 		subs = o->subs;
+		g->fan = subs;
+		expect_per_sub = pubs;
 		break;
 	case LG_FANIN:
 		pubs = o->conns;
 		subs = 1;
+		g->fan = 1;
+		expect_per_sub = pubs;
+		break;
+	case LG_P2P:
+		pubs = subs = o->conns;
+		g->fan = 1;
+		expect_per_sub = 1;
+		break;
+	case LG_SHARED:
+		pubs = o->conns;
+		subs = o->subs_set ? o->subs : 2;
+		g->fan = 1; /* one member of the group gets each message */
+		expect_per_sub = 0;
 		break;
 	default:
 		pubs = subs = 0;
 		idle = o->conns;
+		g->fan = 0;
+		expect_per_sub = 0;
 		break;
 	}
 	lg__g = g;
@@ -331,7 +448,9 @@ int lg_clients_init(struct lg *g)
 	g->n_subs = subs;
 	g->n_clients = pubs + subs + idle;
 	g->clients = calloc(g->n_clients ? g->n_clients : 1, sizeof(*g->clients));
-	g->expect_store = calloc((size_t)subs * (pubs ? pubs : 1) + 1, sizeof(uint32_t));
+	g->expect_store = calloc((size_t)subs * expect_per_sub + 1, sizeof(uint32_t));
+	if (o->scenario == LG_SHARED && (g->seen = calloc(pubs + 1, sizeof(*g->seen))) == NULL)
+		return -ENOMEM;
 	/* a PUBLISH is encoded in front of its payload, which sits in the buffer's tail */
 	g->scratch_cap = 2 * o->payload + 512;
 	g->scratch = malloc(g->scratch_cap);
@@ -345,7 +464,7 @@ int lg_clients_init(struct lg *g)
 		c->id = i;
 		if (i < subs) {
 			c->role = LG_ROLE_SUB;
-			c->expect = &g->expect_store[(size_t)i * pubs];
+			c->expect = &g->expect_store[(size_t)i * expect_per_sub];
 		} else if (i < subs + pubs) {
 			c->role = LG_ROLE_PUB;
 			c->pub_index = i - subs;
@@ -368,6 +487,10 @@ void lg_clients_fini(struct lg *g)
 		free(g->clients[i].rbuf);
 	free(g->clients);
 	free(g->expect_store);
+	for (unsigned i = 0; g->seen != NULL && i < g->n_pubs; i++)
+		free(g->seen[i].bits);
+	free(g->seen);
+	g->seen = NULL;
 	free(g->scratch);
 	g->clients = NULL;
 	g->expect_store = NULL;
@@ -402,9 +525,7 @@ void lg_client_publish(struct lg *g, struct lg_client *c)
 	if (c->state != LG_C_READY || c->write_blocked)
 		return;
 	char topic[160];
-	int tn = o->scenario == LG_FANIN ?
-		snprintf(topic, sizeof(topic), "%s/%u", o->topic, c->pub_index) :
-		snprintf(topic, sizeof(topic), "%s", o->topic);
+	int tn = -1; /* formatted on the first send: most calls find the window full */
 	/* The payload lives in the scratch buffer's tail, encoded in front of it. */
 	uint8_t *payload = g->scratch + g->scratch_cap - o->payload;
 	unsigned burst = 0;
@@ -413,8 +534,8 @@ void lg_client_publish(struct lg *g, struct lg_client *c)
 			break;
 		/* End to end: the broker acknowledges on receipt, so only arrivals at the
 		 * subscribers bound how far a publisher runs ahead of them. */
-		uint64_t sent = (uint64_t)c->seq * g->n_subs;
-		if (sent > c->accounted && sent - c->accounted >= (uint64_t)o->inflight * g->n_subs)
+		uint64_t sent = (uint64_t)c->seq * g->fan;
+		if (sent > c->accounted && sent - c->accounted >= (uint64_t)o->inflight * g->fan)
 			break;
 		if (o->rate > 0 && g->now_ns < c->next_pub_ns)
 			break;
@@ -425,6 +546,10 @@ void lg_client_publish(struct lg *g, struct lg_client *c)
 				c->write_blocked = true;
 			break;
 		}
+		if (tn < 0)
+			tn = o->scenario == LG_FANOUT ?
+				     snprintf(topic, sizeof(topic), "%s", o->topic) :
+				     snprintf(topic, sizeof(topic), "%s/%u", o->topic, c->pub_index);
 		uint64_t ts = lg_now_ns();
 		memcpy(payload, &c->pub_index, 4);
 		memcpy(payload + 4, &c->seq, 4);
@@ -448,6 +573,22 @@ void lg_client_publish(struct lg *g, struct lg_client *c)
 		if (o->qos > 0)
 			c->inflight++;
 		g->st.published++;
+		if (o->dup_every != 0 && c->seq % o->dup_every == 0) {
+			/* Fault injection: the same message again as a new PUBLISH (new packet
+			 * id, so the broker must forward it): what a subscriber sees when a
+			 * broker delivers twice. The exactly-once check must fail the run. */
+			if (o->qos > 0) {
+				p.publish.packet_id = c->next_pid;
+				c->next_pid = (uint16_t)(c->next_pid == 65535 ? 1 :
+							 c->next_pid + 1);
+			}
+			n = mqtt_encode(o->version, &p, g->scratch, g->scratch_cap - o->payload);
+			if (n != 0 && lg__send(g, c, g->scratch, n) == 0) {
+				if (o->qos > 0)
+					c->inflight++;
+				g->st.injected_dups++;
+			}
+		}
 		burst++;
 		if (o->rate > 0) {
 			uint64_t gap = (uint64_t)(1e9 * g->n_pubs / o->rate);

@@ -58,12 +58,21 @@ static void lg__usage(FILE *f)
 "  --memory-mb MB        EAL -m (default 512)    --mbufs N  mbuf pool (default 32767)\n"
 "  --eal-args 'ARGS'     more EAL arguments\n"
 "scenario:\n"
-"  --scenario S          fanout (default) | fanin | connections\n"
-"  -P N  publishers (fanout, default 1)     -S N  subscribers (fanout, default 100)\n"
-"  -N N  clients (connections; fanin: publishers into one wildcard subscriber; default 100)\n"
-"  -V 4|5  MQTT version (default 4 = 3.1.1)  -q 0|1  QoS (default 0)\n"
+"  --scenario S          fanout (default) | fanin | p2p | shared | connections\n"
+"     fanout       -P publishers on T, -S subscribers on T (each gets every message)\n"
+"     fanin        -N publishers on T/<i>, one subscriber on T/+\n"
+"     p2p          -N pairs: publisher i on T/<i>, subscriber i on T/<i>\n"
+"     shared       -N publishers on T/<i>, -S subscribers (default 2) in one shared\n"
+"                  subscription $share/<group>/T/+ (each message to one member; loss and\n"
+"                  duplicates counted over the group)\n"
+"     connections  -N idle clients, PINGREQ every keepalive/2\n"
+"  -P N  publishers (fanout, default 1)     -S N  subscribers (fanout default 100)\n"
+"  -N N  clients, publishers or pairs (see above; default 100)\n"
+"  -V 4|5  MQTT version (default 4 = 3.1.1)  -q 0|1|2  QoS (default 0; 2: the full\n"
+"        PUBREC/PUBREL/PUBCOMP flow both ways, a duplicate fails the run)\n"
 "  --payload BYTES       at least 16 (default 64)\n"
-"  --topic T             (default tachyon/loadgen/<pid>; fanin: T/<i>, subscriber T/+)\n"
+"  --topic T             (default tachyon/loadgen/<pid>)\n"
+"  --share-group NAME    the shared subscription's group (default lg)\n"
 "  --rate R              publishes/s over all publishers (default 0: as fast as the window)\n"
 "  --inflight W          per publisher: messages not yet at every subscriber (and at\n"
 "                        QoS 1 not yet acknowledged), default 4\n"
@@ -72,6 +81,8 @@ static void lg__usage(FILE *f)
 "  --connect-window W    handshakes outstanding at most (default 256)\n"
 "  --connect-timeout S   (default 30)   --keepalive S (default 60)\n"
 "  --drop-every K        fault injection: subscribers discard every Kth message received\n"
+"  --dup-every K         fault injection: publishers send every Kth message twice (new\n"
+"                        packet id), as a broker delivering twice would look\n"
 "  --json                one JSON object on stdout instead of the table\n"
 "  -v                    verbose\n"
 "exit: 0 ok, 1 start-up failure, 2 usage, 3 a check failed (loss, duplicates, clients not\n"
@@ -135,7 +146,7 @@ static int lg__num(const char *opt, const char *s, double lo, double hi, double 
 enum {
 	O_MEMIF = 256, O_TAP, O_TAP_KIP, O_SRC, O_SRC_COUNT, O_GW, O_TARGET, O_PREFIX, O_MEM,
 	O_MBUFS, O_EAL, O_SCEN, O_PAYLOAD, O_TOPIC, O_RATE, O_INFL, O_DUR, O_WARM, O_DRAIN,
-	O_CRATE, O_CWIN, O_CTMO, O_KA, O_DROP, O_JSON, O_RSIZE,
+	O_CRATE, O_CWIN, O_CTMO, O_KA, O_DROP, O_JSON, O_RSIZE, O_DUP, O_GROUP,
 };
 
 static int lg__parse(int argc, char **argv, struct lg_opts *o)
@@ -154,6 +165,7 @@ static int lg__parse(int argc, char **argv, struct lg_opts *o)
 		{ "connect-window", 1, NULL, O_CWIN }, { "connect-timeout", 1, NULL, O_CTMO },
 		{ "keepalive", 1, NULL, O_KA }, { "drop-every", 1, NULL, O_DROP },
 		{ "memif-rsize", 1, NULL, O_RSIZE }, { "json", 0, NULL, O_JSON },
+		{ "dup-every", 1, NULL, O_DUP }, { "share-group", 1, NULL, O_GROUP },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	memset(o, 0, sizeof(*o));
@@ -176,6 +188,7 @@ static int lg__parse(int argc, char **argv, struct lg_opts *o)
 	o->memory_mb = 512;
 	o->mbufs = 32767;
 	snprintf(o->file_prefix, sizeof(o->file_prefix), "tachyon-loadgen-%d", (int)getpid());
+	snprintf(o->share_group, sizeof(o->share_group), "lg");
 	lg__parse_ip("10.77.0.10", &o->src_ip);
 	bool have_target = false, topic_set = false;
 	int ch;
@@ -233,6 +246,10 @@ static int lg__parse(int argc, char **argv, struct lg_opts *o)
 				o->scenario = LG_FANIN;
 			else if (strcmp(optarg, "connections") == 0)
 				o->scenario = LG_CONNECTIONS;
+			else if (strcmp(optarg, "p2p") == 0)
+				o->scenario = LG_P2P;
+			else if (strcmp(optarg, "shared") == 0)
+				o->scenario = LG_SHARED;
 			else
 				goto bad;
 			break;
@@ -245,6 +262,7 @@ static int lg__parse(int argc, char **argv, struct lg_opts *o)
 			if (lg__num("-S", optarg, 1, 1e7, &v) != 0)
 				return -EINVAL;
 			o->subs = (unsigned)v;
+			o->subs_set = true;
 			break;
 		case 'N':
 			if (lg__num("-N", optarg, 1, 1e7, &v) != 0)
@@ -257,7 +275,8 @@ static int lg__parse(int argc, char **argv, struct lg_opts *o)
 			o->version = (uint8_t)atoi(optarg);
 			break;
 		case 'q':
-			if (strcmp(optarg, "0") != 0 && strcmp(optarg, "1") != 0)
+			if (strcmp(optarg, "0") != 0 && strcmp(optarg, "1") != 0 &&
+			    strcmp(optarg, "2") != 0)
 				goto bad;
 			o->qos = (uint8_t)atoi(optarg);
 			break;
@@ -313,6 +332,17 @@ static int lg__parse(int argc, char **argv, struct lg_opts *o)
 			if (lg__num("--drop-every", optarg, 1, 1e9, &v) != 0)
 				return -EINVAL;
 			o->drop_every = (unsigned)v;
+			break;
+		case O_DUP:
+			if (lg__num("--dup-every", optarg, 1, 1e9, &v) != 0)
+				return -EINVAL;
+			o->dup_every = (unsigned)v;
+			break;
+		case O_GROUP:
+			if (optarg[0] == '\0' || strpbrk(optarg, "/+#") != NULL ||
+			    strlen(optarg) >= sizeof(o->share_group))
+				goto bad;
+			snprintf(o->share_group, sizeof(o->share_group), "%s", optarg);
 			break;
 		case O_RSIZE:
 			if (lg__num("--memif-rsize", optarg, 1, 14, &v) != 0)
@@ -488,32 +518,42 @@ static int lg__port(struct lg *g)
 
 static void lg__flush(struct lg *g)
 {
-	/* the backlog first (order), then the new frames: what the ring refuses waits */
-	while (g->txq_len > 0) {
-		uint32_t k = g->txq_len;
-		if (k > LG_TXQ - g->txq_head)
-			k = LG_TXQ - g->txq_head;
-		if (k > 64)
-			k = 64;
-		uint16_t sent = rte_eth_tx_burst(g->port_id, 0, g->txq + g->txq_head, (uint16_t)k);
-		g->txq_head = (g->txq_head + sent) & (LG_TXQ - 1);
-		g->txq_len -= sent;
-		if (sent < k)
+	/* What waited goes first, in order: TCP segments of one connection must not pass
+	 * each other on the way out (a reordered ACK is harmless, reordered data is not). */
+	while (g->bl_head != g->bl_tail) {
+		uint32_t idx = g->bl_head & (LG_TX_BACKLOG - 1);
+		uint32_t n = g->bl_tail - g->bl_head;
+		if (n > LG_TX_BACKLOG - idx)
+			n = LG_TX_BACKLOG - idx;
+		if (n > 512)
+			n = 512;
+		uint16_t sent = rte_eth_tx_burst(g->port_id, 0, g->tx_backlog + idx, (uint16_t)n);
+		g->bl_head += sent;
+		if (sent < n)
 			break;
 	}
 	uint16_t off = 0;
-	if (g->txq_len == 0)
-		off = rte_eth_tx_burst(g->port_id, 0, g->tx_buf, g->tx_n);
+	if (g->bl_head == g->bl_tail)
+		for (int tries = 0; off < g->tx_n && tries < 8; tries++)
+			off += rte_eth_tx_burst(g->port_id, 0, g->tx_buf + off, g->tx_n - off);
 	for (uint16_t i = off; i < g->tx_n; i++) {
-		if (g->txq_len < LG_TXQ) {
-			g->txq[(g->txq_head + g->txq_len) & (LG_TXQ - 1)] = g->tx_buf[i];
-			g->txq_len++;
+		if (g->tx_backlog != NULL && g->bl_tail - g->bl_head < g->bl_cap) {
+			g->tx_backlog[g->bl_tail++ & (LG_TX_BACKLOG - 1)] = g->tx_buf[i];
 		} else {
 			rte_pktmbuf_free(g->tx_buf[i]);
 			g->st.tx_drops++;
 		}
 	}
 	g->tx_n = 0;
+}
+
+/* At exit: what the port never took. */
+static void lg__backlog_free(struct lg *g)
+{
+	while (g->bl_head != g->bl_tail)
+		rte_pktmbuf_free(g->tx_backlog[g->bl_head++ & (LG_TX_BACKLOG - 1)]);
+	free(g->tx_backlog);
+	g->tx_backlog = NULL;
 }
 
 static int lg__tx(void *ctx, struct rte_mbuf *m)
@@ -525,8 +565,7 @@ static int lg__tx(void *ctx, struct rte_mbuf *m)
 	return 0;
 }
 
-/* One iteration: receive, run TCP timers and output, send. @return frames received, plus
- * one while frames wait in the TX backlog (busy: do not back off). */
+/* One iteration: receive, run TCP timers and output, send. @return frames received. */
 static unsigned lg__iterate(struct lg *g)
 {
 	struct rte_mbuf *pkts[LG__BURST];
@@ -537,7 +576,7 @@ static unsigned lg__iterate(struct lg *g)
 		net_input(&g->nif, pkts[i]);
 	tcp_poll(g->tcp, g->now_ns);
 	lg__flush(g);
-	return n + (g->txq_len > 0);
+	return n + (g->bl_tail != g->bl_head); /* a backlog to send: busy, do not back off */
 }
 
 /* Open connections at the configured rate, within the handshake window. */
@@ -563,13 +602,17 @@ static unsigned lg__pending_clients(const struct lg *g)
 	return g->n_clients - (unsigned)(g->st.connected + g->st.connect_failed);
 }
 
-/* Every publisher sent its messages; each subscriber should get each one once. */
+/* Every message published should be counted once by each subscriber it is for: all of
+ * them in fanout, one in the others (lg.fan). */
 static uint64_t lg__expected(const struct lg *g)
 {
-	uint64_t subs = 0;
-	for (unsigned i = 0; i < g->n_clients; i++)
-		subs += g->clients[i].role == LG_ROLE_SUB;
-	return g->st.published * subs;
+	return g->st.published * g->fan;
+}
+
+/* QoS 1/2: every PUBLISH sent (the --dup-every copies too) acknowledged to the end. */
+static bool lg__all_acked(const struct lg *g)
+{
+	return g->o.qos == 0 || g->st.acked >= g->st.published + g->st.injected_dups;
 }
 
 /* Messages that reached a subscriber, counted or discarded by --drop-every (the drain
@@ -649,8 +692,8 @@ static void lg__run(struct lg *g)
 	/* 3. drain: until every subscriber has everything and every QoS 1 publish is acked */
 	uint64_t drain_end = g->st.pub_end_ns + (uint64_t)(o->drain_s * 1e9);
 	while (!lg__stop && g->now_ns < drain_end && g->n_pubs > 0) {
-		if (lg__received(g) + g->st.dups >= lg__expected(g) &&
-		    (o->qos == 0 || g->st.acked >= g->st.published))
+		if (lg__received(g) + g->st.dups >= lg__expected(g) && lg__all_acked(g) &&
+		    g->st.qos2_open == 0)
 			break;
 		lg__idle_wait(&empty, lg__iterate(g));
 	}
@@ -663,6 +706,8 @@ static void lg__run(struct lg *g)
 	 * stack answers whatever still arrives with RST. Otherwise a broker would keep
 	 * retransmitting into a vanished process for minutes, slowing down the next run. */
 	g->closing = true;
+	g->st.tx_drops_run = g->st.tx_drops;
+	g->st.rto_run = tcp_stack_stats(g->tcp)->rto_expired;
 	for (unsigned i = 0; i < g->n_clients; i++)
 		lg_client_disconnect(g, &g->clients[i]);
 	uint64_t bye = lg_now_ns() + 300000000ull;
@@ -677,7 +722,8 @@ static void lg__run(struct lg *g)
 
 /* ---- report ---------------------------------------------------------------------------- */
 
-static const char *const lg__scen_names[] = { "fanout", "fanin", "connections" };
+static const char *const lg__scen_names[] = { "fanout", "fanin", "connections", "p2p",
+						"shared" };
 
 static int lg__report(const struct lg *g)
 {
@@ -699,8 +745,13 @@ static int lg__report(const struct lg *g)
 	double p99 = (double)lg_hist_quantile(h, 0.99) / 1000;
 	double p999 = (double)lg_hist_quantile(h, 0.999) / 1000, mx = (double)h->max / 1000;
 	double mean = h->count ? (double)h->sum / (double)h->count / 1000 : 0;
+	unsigned subs_receiving = 0; /* shared: how the group spread the messages */
+	for (unsigned i = 0; i < g->n_subs; i++)
+		subs_receiving += g->clients[i].recv_count > 0;
+	uint64_t unacked = g->o.qos == 0 || lg__all_acked(g) ? 0 :
+			   s->published + s->injected_dups - s->acked;
 	bool ok = s->connected == g->n_clients && s->dropped == 0 && lost == 0 &&
-		  s->dups == 0 && s->bad_packets == 0;
+		  s->dups == 0 && s->bad_packets == 0 && unacked == 0 && s->qos2_open == 0;
 	const struct tcp_stats *ts = tcp_stack_stats(g->tcp);
 	struct rte_eth_stats ps;
 	memset(&ps, 0, sizeof(ps));
@@ -711,7 +762,10 @@ static int lg__report(const struct lg *g)
 		       "\"connected\":%" PRIu64 ",\"connect_failed\":%" PRIu64 ","
 		       "\"dropped\":%" PRIu64 ",\"time_to_all_connected_s\":%.6f,"
 		       "\"connections_per_s\":%.1f,\"published\":%" PRIu64 ","
-		       "\"publish_rate\":%.1f,\"acked\":%" PRIu64 ",\"expected\":%" PRIu64 ","
+		       "\"publish_rate\":%.1f,\"acked\":%" PRIu64 ",\"unacked\":%" PRIu64 ","
+		       "\"pubrecs\":%" PRIu64 ",\"pubrels\":%" PRIu64 ",\"qos2_open\":%" PRIu64 ","
+		       "\"injected_dups\":%" PRIu64 ",\"subscribers_receiving\":%u,"
+		       "\"expected\":%" PRIu64 ","
 		       "\"delivered\":%" PRIu64 ",\"deliveries_per_s\":%.1f,"
 		       "\"lost\":%" PRIu64 ",\"dups\":%" PRIu64 ",\"injected_drops\":%" PRIu64 ","
 		       "\"gaps\":%" PRIu64 ",\"bad_packets\":%" PRIu64 ",\"pings\":%" PRIu64 ","
@@ -720,14 +774,18 @@ static int lg__report(const struct lg *g)
 		       "\"tcp_retransmits\":%" PRIu64 ",\"tcp_out_nobufs\":%" PRIu64 ","
 		       "\"tcp_mem_drops\":%" PRIu64 ",\"tcp_rto_expired\":%" PRIu64 ","
 		       "\"port_imissed\":%" PRIu64 ",\"port_rx_nombuf\":%" PRIu64 ","
-		       "\"port_oerrors\":%" PRIu64 ",\"tx_drops\":%" PRIu64 ",\"ok\":%s}\n",
+		       "\"port_oerrors\":%" PRIu64 ",\"tx_drops\":%" PRIu64 ","
+		       "\"tx_drops_before_teardown\":%" PRIu64 ","
+		       "\"tcp_rto_before_teardown\":%" PRIu64 ",\"ok\":%s}\n",
 		       lg__scen_names[o->scenario], o->version, o->qos, o->payload, g->n_clients,
-		       g->n_pubs, expected && s->published ? expected / s->published : 0,
+		       g->n_pubs, (uint64_t)g->n_subs,
 		       s->connected, s->connect_failed, s->dropped, conn_s, conn_rate,
-		       s->published, pps, s->acked, expected, s->delivered, dps, lost, s->dups,
+		       s->published, pps, s->acked, unacked, s->pubrecs, s->pubrels, s->qos2_open,
+		       s->injected_dups, subs_receiving, expected, s->delivered, dps, lost, s->dups,
 		       s->injected_drops, s->gaps, s->bad_packets, s->pings, h->count, mean, p50,
 		       p99, p999, mx, ts->retransmits, ts->out_nobufs, ts->mem_drops, ts->rto_expired,
-		       ps.imissed, ps.rx_nombuf, ps.oerrors, s->tx_drops, ok ? "true" : "false");
+		       ps.imissed, ps.rx_nombuf, ps.oerrors, s->tx_drops, s->tx_drops_run, s->rto_run,
+		       ok ? "true" : "false");
 	} else {
 		printf("scenario %s, MQTT %s, QoS %u, payload %u B, %u clients (%u publishers)\n",
 		       lg__scen_names[o->scenario], o->version == 5 ? "5" : "3.1.1", o->qos,
@@ -742,7 +800,12 @@ static int lg__report(const struct lg *g)
 			printf("  %-24s %" PRIu64 " of %" PRIu64 " expected, %.0f/s measured\n",
 			       "delivered", s->delivered, expected, dps);
 			printf("  %-24s lost %" PRIu64 ", duplicated %" PRIu64 ", injected drops %"
-			       PRIu64 "\n", "checks", lost, s->dups, s->injected_drops);
+			       PRIu64 ", injected dups %" PRIu64 "\n", "checks", lost, s->dups,
+			       s->injected_drops, s->injected_dups);
+			if (o->qos > 0)
+				printf("  %-24s unacknowledged %" PRIu64 ", QoS 2 exchanges open %"
+				       PRIu64 " (PUBRECs %" PRIu64 ", PUBRELs %" PRIu64 ")\n",
+				       "acks", unacked, s->qos2_open, s->pubrecs, s->pubrels);
 			printf("  %-24s p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (mean %.1f, %"
 			       PRIu64 " samples)\n", "latency us", p50, p99, p999, mx, mean,
 			       h->count);
@@ -770,6 +833,9 @@ int main(int argc, char **argv)
 	int exit_code = 1;
 	if (lg__port(&g) != 0)
 		goto out;
+	g.tx_backlog = calloc(LG_TX_BACKLOG, sizeof(*g.tx_backlog)); /* NULL: drop instead */
+	/* at most a quarter of the pool waits: receiving and sending need the rest */
+	g.bl_cap = g.o.mbufs / 4 < LG_TX_BACKLOG ? g.o.mbufs / 4 : LG_TX_BACKLOG;
 	struct rte_ether_addr mac;
 	rte_eth_macaddr_get(g.port_id, &mac);
 	net_if_init(&g.nif, g.o.src_ip, g.o.prefix_len, g.o.gateway);
@@ -784,7 +850,11 @@ int main(int argc, char **argv)
 	sc.pool = g.pool;
 	sc.ip_output = net_ip_output;
 	sc.ip_ctx = &g.nif;
-	sc.max_conns = 2 * (g.o.scenario == LG_FANOUT ? g.o.pubs + g.o.subs : g.o.conns + 1) + 1024;
+	if (lg_clients_init(&g) != 0) {
+		fprintf(stderr, "tachyon-loadgen: out of memory for %u clients\n", g.n_clients);
+		goto out;
+	}
+	sc.max_conns = 2 * g.n_clients + 1024;
 	sc.time_wait_ms = 1000; /* short: a long run reuses nothing late */
 	/* ACK at once: at QoS 0 a subscriber sends nothing that an ACK could ride on, and
 	 * delayed ACKs would hold the broker's congestion window for 40 ms per round. */
@@ -799,8 +869,7 @@ int main(int argc, char **argv)
 	g.nif.l4_ctx = g.tcp;
 	{
 		/* each source address gives 64,000 local ports (1024..65023) */
-		uint64_t n = g.o.scenario == LG_FANOUT ? (uint64_t)g.o.pubs + g.o.subs :
-			     (uint64_t)g.o.conns + (g.o.scenario == LG_FANIN);
+		uint64_t n = g.n_clients;
 		if (n > 64000ull * g.o.n_src) {
 			fprintf(stderr, "tachyon-loadgen: %" PRIu64 " clients need --src-count %"
 				PRIu64 " or more (64,000 ports per source address)\n", n,
@@ -808,10 +877,6 @@ int main(int argc, char **argv)
 			exit_code = 2;
 			goto out;
 		}
-	}
-	if (lg_clients_init(&g) != 0) {
-		fprintf(stderr, "tachyon-loadgen: out of memory for %u clients\n", g.n_clients);
-		goto out;
 	}
 	srand((unsigned)(lg_now_ns() ^ (uint64_t)getpid()));
 	g.port_base = (uint16_t)(rand() % 64000);
@@ -821,6 +886,7 @@ out:
 	if (g.tcp != NULL)
 		tcp_stack_destroy(g.tcp);
 	lg__flush(&g);
+	lg__backlog_free(&g);
 	net_if_fini(&g.nif);
 	lg_clients_fini(&g);
 	if (g.pool != NULL) {

@@ -4,10 +4,13 @@
 tachyond runs with a memif server port (harness.Broker(memif=True)); each test runs
 tachyon-loadgen as the memif client with its own EAL file prefix, reads its --json report
 and checks it: everyone connected, no loss or duplicates at QoS 1 (v3.1.1 and v5), the
-connections scenario held with keep alive, and the loss check catching the injected fault
-(--drop-every). The broker must survive every run and stop cleanly. Last, the other link:
-the loadgen's own net_tap port facing Debian's mosquitto on the tap's kernel side (skipped
-without mosquitto).
+connections scenario held with keep alive, point-to-point pairs, QoS 2 (the full
+PUBLISH/PUBREC/PUBREL/PUBCOMP exchange on both sides, exactly once), fan-in to a shared
+subscription (each message to exactly one member of the group), and the loss and duplicate
+checks catching injected faults (--drop-every, --dup-every) in each of these. The broker
+must survive every run and stop cleanly. Last, the other link:
+the loadgen's own net_tap port facing Debian's mosquitto on the tap's kernel side, at QoS 1
+and at QoS 2 into a shared subscription (skipped without mosquitto).
 
 Environment: TACHYOND (from meson), TACHYON_LOADGEN (the loadgen binary). Needs root.
 """
@@ -149,6 +152,105 @@ def test_drop_every_is_caught():
     check(rc == 3 and rep["ok"] is False, f"exit {rc} / ok {rep['ok']} despite loss: {rep}")
 
 
+def expect_qos2_complete(rep, fan):
+    """Every QoS 2 exchange finished both ways: each PUBLISH sent got PUBREC and PUBCOMP,
+    each message a subscriber PUBREC'd was released (PUBREL) and completed."""
+    sent = rep["published"] + rep["injected_dups"]
+    check(rep["pubrecs"] == sent and rep["acked"] == sent and rep["unacked"] == 0,
+          f"publisher side of QoS 2 incomplete: {rep}")
+    check(rep["pubrels"] == sent * fan and rep["qos2_open"] == 0,
+          f"subscriber side of QoS 2 incomplete: {rep}")
+
+
+def test_p2p_qos1():
+    rc, rep, err = loadgen("--scenario", "p2p", "-N", 150, "-q", 1, "--duration", 1,
+                           "--warmup", 0.2, "--rate", 3000)
+    expect_clean(rc, rep, err, 300)
+    check(rep["publishers"] == 150 and rep["subscribers"] == 150, f"shape: {rep}")
+    # one subscriber per message: a broker that crossed the pairs shows up as bad packets
+    check(rep["published"] > 150 and rep["expected"] == rep["published"] and
+          rep["lost"] == 0 and rep["delivered"] == rep["published"], f"lost: {rep}")
+    check(rep["subscribers_receiving"] == 150, f"a pair got nothing: {rep}")
+    check(rc == 0 and rep["ok"], f"exit {rc}: {rep}")
+
+
+def test_qos2_fanout_v5():
+    rc, rep, err = loadgen("-V", 5, "-P", 1, "-S", 100, "-q", 2, "--duration", 1,
+                           "--warmup", 0.2)
+    expect_clean(rc, rep, err, 101)
+    check(rep["published"] > 0 and rep["delivered"] == rep["published"] * 100 and
+          rep["lost"] == 0, f"lost: {rep}")
+    expect_qos2_complete(rep, 100)
+    check(rc == 0 and rep["ok"], f"exit {rc}: {rep}")
+
+
+def test_qos2_p2p_v311():
+    rc, rep, err = loadgen("--scenario", "p2p", "-N", 100, "-q", 2, "--duration", 1,
+                           "--warmup", 0.2, "--rate", 2000)
+    expect_clean(rc, rep, err, 200)
+    check(rep["published"] > 100 and rep["delivered"] == rep["published"], f"lost: {rep}")
+    expect_qos2_complete(rep, 1)
+    check(rc == 0 and rep["ok"], f"exit {rc}: {rep}")
+
+
+def test_shared_subscription_qos1():
+    rc, rep, err = loadgen("--scenario", "shared", "-N", 100, "-S", 3, "-q", 1,
+                           "--duration", 1, "--warmup", 0.2, "--rate", 2000,
+                           "--share-group", "g")
+    expect_clean(rc, rep, err, 103)
+    check(rep["publishers"] == 100 and rep["subscribers"] == 3, f"shape: {rep}")
+    # each message to exactly one member: the group-wide check sees a second copy as a dup
+    check(rep["published"] > 0 and rep["expected"] == rep["published"] and
+          rep["delivered"] == rep["published"] and rep["lost"] == 0, f"lost: {rep}")
+    check(rep["subscribers_receiving"] >= 1, f"nobody in the group got anything: {rep}")
+    print(f"note: {rep['subscribers_receiving']} of 3 members received", flush=True)
+    check(rc == 0 and rep["ok"], f"exit {rc}: {rep}")
+
+
+def test_shared_subscription_qos2_v5():
+    rc, rep, err = loadgen("-V", 5, "--scenario", "shared", "-N", 50, "-S", 2, "-q", 2,
+                           "--duration", 1, "--warmup", 0.2, "--rate", 1000)
+    expect_clean(rc, rep, err, 52)
+    check(rep["delivered"] == rep["published"] and rep["lost"] == 0, f"lost: {rep}")
+    expect_qos2_complete(rep, 1)
+    check(rc == 0 and rep["ok"], f"exit {rc}: {rep}")
+
+
+def test_drop_every_is_caught_p2p_qos2():
+    # 40 pairs at 1,000/s for 1.2 s: ~30 messages per subscriber, every 3rd discarded (a
+    # slow machine that reaches only a tenth of the rate still injects some)
+    rc, rep, err = loadgen("--scenario", "p2p", "-N", 40, "-q", 2, "--rate", 1000,
+                           "--duration", 1, "--warmup", 0.2, "--drop-every", 3)
+    check(rep["connected"] == 80, f"connected: {rep}")
+    check(rep["injected_drops"] > 0, f"no drops injected: {rep}")
+    check(rep["lost"] == rep["injected_drops"] and rep["dups"] == 0,
+          f"loss check missed the fault: {rep}")
+    # the discarded messages still completed their QoS 2 exchange (PUBREC, PUBCOMP)
+    expect_qos2_complete(rep, 1)
+    check(rc == 3 and rep["ok"] is False, f"exit {rc} / ok {rep['ok']} despite loss: {rep}")
+
+
+def test_dup_every_is_caught_qos2():
+    rc, rep, err = loadgen("-P", 1, "-S", 50, "-q", 2, "--rate", 300, "--duration", 1,
+                           "--warmup", 0.2, "--dup-every", 10)
+    check(rep["connected"] == 51, f"connected: {rep}")
+    check(rep["injected_dups"] > 0, f"no duplicates injected: {rep}")
+    check(rep["dups"] == rep["injected_dups"] * 50 and rep["lost"] == 0,
+          f"exactly-once check missed the fault: {rep}")
+    expect_qos2_complete(rep, 50)
+    check(rc == 3 and rep["ok"] is False, f"exit {rc} / ok {rep['ok']} despite dups: {rep}")
+
+
+def test_dup_every_is_caught_shared():
+    # the copy may reach another member of the group: only a group-wide record sees it
+    rc, rep, err = loadgen("--scenario", "shared", "-N", 20, "-S", 3, "-q", 2, "--rate", 1000,
+                           "--duration", 1, "--warmup", 0.2, "--dup-every", 7)
+    check(rep["connected"] == 23, f"connected: {rep}")
+    check(rep["injected_dups"] > 0 and rep["dups"] == rep["injected_dups"] and
+          rep["lost"] == 0, f"group-wide duplicate check missed the fault: {rep}")
+    check(rc == 3 and rep["ok"] is False, f"exit {rc} / ok {rep['ok']} despite dups: {rep}")
+
+
 def test_tap_mosquitto():
     """The other link: the loadgen's own tap, Debian's mosquitto on its kernel side."""
     if shutil.which("mosquitto") is None:
@@ -174,6 +276,15 @@ def test_tap_mosquitto():
               rep["published"] > 0, f"lost: {rep}")
         check(rc == 0 and rep["ok"], f"exit {rc}: {rep}")
         check(not harness.link_exists(tap), f"tap {tap} left behind by the loadgen")
+        # The QoS 2 exchange and the shared subscription against another implementation
+        rc, rep, err = loadgen("-V", 5, "--scenario", "shared", "-N", 20, "-S", 2, "-q", 2,
+                               "--rate", 500, "--duration", 1, "--warmup", 0.2,
+                               port=["--tap", tap, "--tap-kernel-ip", f"{net}.1", "--src",
+                                     f"{net}.10/24", "--target", f"{net}.1:{port}"])
+        expect_clean(rc, rep, err, 22)
+        check(rep["published"] > 0 and rep["delivered"] == rep["published"], f"lost: {rep}")
+        expect_qos2_complete(rep, 1)
+        check(rc == 0 and rep["ok"], f"exit {rc}: {rep}")
     finally:
         mq.terminate()
         mq.wait()
@@ -188,7 +299,10 @@ def main():
         sys.exit(f"TACHYON_LOADGEN={LOADGEN} is not executable")
     tests = [test_memif_port_status, test_fanout_qos1_v311, test_fanout_qos1_v5_two_sources,
              test_fanout_qos0, test_fanin_qos1, test_connections_keepalive,
-             test_drop_every_is_caught, test_tap_mosquitto]
+             test_drop_every_is_caught, test_p2p_qos1, test_qos2_fanout_v5, test_qos2_p2p_v311,
+             test_shared_subscription_qos1, test_shared_subscription_qos2_v5,
+             test_drop_every_is_caught_p2p_qos2, test_dup_every_is_caught_qos2,
+             test_dup_every_is_caught_shared, test_tap_mosquitto]
     failed = 0
     # One broker for every test (each loadgen run is a new memif client); leaving the block
     # stops it with SIGTERM and checks exit 0 and a clean log, or kills it on failure.
