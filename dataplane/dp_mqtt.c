@@ -51,6 +51,7 @@
  * starved a third that was reading; sends that find the pool short are counted in
  * tx_pool_starved.) */
 #define DP__RESERVE_MIN 256u
+#define DP__STARVED_BATCH 4096u /* starved connections retried per loop iteration, at most */
 
 _Static_assert(sizeof(struct brk_xmsg) % 4 == 0, "ring elements are multiples of 4 bytes");
 
@@ -73,7 +74,7 @@ struct dp__mconn {
 	bool paused, ready, in_feed, dead, fin;
 	bool starved;                    /* on the starved list: a send found no mbuf */
 	bool draining;                   /* closed by the broker, FIN sent, reading to the end */
-	struct dp__mconn *snext;         /* starved list */
+	struct dp__mconn *snext, *sprev; /* starved list (FIFO, O(1) unlink) */
 	uint64_t drain_since;
 	struct dp_tls *tls;              /* TLS listener: the session (NULL: plain MQTT) */
 	bool tls_identity;               /* the certificate's CN is the username */
@@ -93,7 +94,9 @@ struct dp_mqtt {
 	struct tcp_callbacks cb;
 	struct dp__listener lst[CONF_MAX_LISTENERS];
 	unsigned n_lst;
-	struct dp__mconn *conns, *ready, *starved;
+	struct dp__mconn *conns, *ready;
+	struct dp__mconn *starved, *starved_tail; /* FIFO: the oldest is retried first */
+	uint64_t starve_events;          /* this worker's dp__starve calls */
 	uint32_t max_packet;
 	uint32_t reserve;                /* see DP__RESERVE_MIN */
 	uint32_t avail_est;              /* see dp__send */
@@ -429,13 +432,37 @@ static struct rte_mbuf *dp__copy_mbufs(struct rte_mempool *pool, const uint8_t *
  * retry from dp_mqtt_poll once mbufs are back. */
 static int dp__starve(struct dp__mconn *mc)
 {
+	struct dp_mqtt *m = mc->m;
 	__atomic_fetch_add(&dp__starved, 1, __ATOMIC_RELAXED);
+	m->starve_events++;
 	if (!mc->starved) {
 		mc->starved = true;
-		mc->snext = mc->m->starved;
-		mc->m->starved = mc;
+		mc->snext = NULL;
+		mc->sprev = m->starved_tail;
+		if (m->starved_tail != NULL)
+			m->starved_tail->snext = mc;
+		else
+			m->starved = mc;
+		m->starved_tail = mc;
 	}
 	return -ENOBUFS;
+}
+
+static void dp__unstarve(struct dp__mconn *mc)
+{
+	struct dp_mqtt *m = mc->m;
+	if (!mc->starved)
+		return;
+	if (mc->sprev != NULL)
+		mc->sprev->snext = mc->snext;
+	else
+		m->starved = mc->snext;
+	if (mc->snext != NULL)
+		mc->snext->sprev = mc->sprev;
+	else
+		m->starved_tail = mc->sprev;
+	mc->snext = mc->sprev = NULL;
+	mc->starved = false;
 }
 
 /* ---- TLS: the records OpenSSL sealed go out as copies; received ones are opened into the
@@ -620,13 +647,7 @@ static void dp__mconn_free(struct dp__mconn *mc)
 		if (*pp == mc)
 			*pp = mc->rnext;
 	}
-	if (mc->starved) {
-		struct dp__mconn **pp = &m->starved;
-		while (*pp != NULL && *pp != mc)
-			pp = &(*pp)->snext;
-		if (*pp == mc)
-			*pp = mc->snext;
-	}
+	dp__unstarve(mc);
 	rte_pktmbuf_free(mc->rx);
 	free(mc->part);
 	dp_tls_free(mc->tls);
@@ -1040,18 +1061,24 @@ void dp_mqtt_poll(void *ctx, uint64_t now_ns)
 			dp__feed(mc);
 	}
 	if (m->starved != NULL && m->avail_est >= m->reserve + 64) {
-		/* One pass over the connections starved so far (a retry may starve again). */
-		unsigned n = 0;
-		for (struct dp__mconn *mc = m->starved; mc != NULL; mc = mc->snext)
-			n++;
-		while (n-- > 0 && m->starved != NULL) {
+		/* Retry the starved connections oldest first, while the pool has mbufs: stop at
+		 * the first retry that starves again (it goes back to the tail; the pool is dry,
+		 * the rest would only starve too) and after DP__STARVED_BATCH, so that an
+		 * iteration stays short with a million subscribers waiting (it once walked the
+		 * whole list per iteration and retried its head over and over). */
+		struct dp__mconn *last = m->starved_tail; /* those starved before this pass */
+		for (unsigned k = 0; k < DP__STARVED_BATCH && m->starved != NULL; k++) {
 			struct dp__mconn *mc = m->starved;
-			m->starved = mc->snext;
-			mc->starved = false;
-			if (mc->tls != NULL && dp__tls_flush(mc) != 0)
-				continue;
-			if (mc->bc != NULL)
-				brk_conn_writable(mc->bc);
+			bool was_last = mc == last;
+			uint64_t ev = m->starve_events;
+			dp__unstarve(mc);
+			/* mc may be freed by what follows: only the counters are read after */
+			if (mc->tls == NULL || dp__tls_flush(mc) == 0) {
+				if (mc->bc != NULL)
+					brk_conn_writable(mc->bc);
+			}
+			if (m->starve_events != ev || was_last)
+				break;
 		}
 	}
 	if (now_ns >= m->next_scan) {
