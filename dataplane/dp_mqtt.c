@@ -51,7 +51,7 @@
  * starved a third that was reading; sends that find the pool short are counted in
  * tx_pool_starved.) */
 #define DP__RESERVE_MIN 256u
-#define DP__STARVED_BATCH 4096u /* starved connections retried per loop iteration, at most */
+#define DP__STARVED_BATCH 256u /* starved connections retried per loop iteration, at most */
 
 _Static_assert(sizeof(struct brk_xmsg) % 4 == 0, "ring elements are multiples of 4 bytes");
 

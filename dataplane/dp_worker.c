@@ -29,6 +29,7 @@
 const char *const dp_worker_counter_names[] = {
 	"loops", "rx_pkts", "rx_bursts", "tx_pkts", "tx_drops", "tx_flushes", "sleeps",
 	"wakeups_rx", "arp_shared_out", "arp_shared_in", "arp_share_drops", "tx_backlogged",
+	"tx_refused",
 };
 const unsigned dp_worker_counter_count = RTE_DIM(dp_worker_counter_names);
 _Static_assert(RTE_DIM(dp_worker_counter_names) * sizeof(uint64_t) ==
@@ -184,6 +185,14 @@ void dp_worker_flush(struct dp_worker *w)
 int dp_worker_tx(void *arg, struct rte_mbuf *m)
 {
 	struct dp_worker *w = arg;
+	if (w->txq_len > 0 && w->txq_len + w->tx_n >= w->txq_cap) {
+		/* The link is congested and the backlog full: refuse, so that TCP keeps the
+		 * data and tries again next poll instead of losing the frame to a drop (which
+		 * would cost the connection a retransmission timeout). */
+		rte_pktmbuf_free(m);
+		w->cnt.tx_refused++;
+		return -EBUSY;
+	}
 	if (w->tx_n == 0)
 		w->tx_first_ns = w->now_ns;
 	w->tx_buf[w->tx_n++] = m;

@@ -63,6 +63,8 @@ struct dp_worker_counters {
 	uint64_t arp_shared_in;  /**< ARP bindings received from other workers */
 	uint64_t arp_share_drops; /**< bindings not passed: a peer's ring was full */
 	uint64_t tx_backlogged;  /**< frames the PMD refused at first, kept in the backlog */
+	uint64_t tx_refused;     /**< frames refused with -EBUSY: the backlog was full (TCP
+				  *   holds its segments back and retries; nothing is dropped) */
 };
 
 /** Names of the struct dp_worker_counters fields, in order. */
@@ -161,7 +163,9 @@ void dp_worker_counters_snapshot(const struct dp_worker *w, struct dp_worker_cou
 
 /**
  * Queue one frame for TX on @p w (the net_if's tx sink). Flushes when the buffer is full.
- * @return 0 (the frame is queued; if the PMD later refuses it, it is counted in tx_drops).
+ * The frame is consumed in every case.
+ * @return 0 (queued), or -EBUSY when the TX backlog is full (the frame is freed; TCP takes
+ *         this as "link busy" and resends the segment at its next poll).
  */
 int dp_worker_tx(void *w, struct rte_mbuf *m);
 

@@ -355,6 +355,15 @@ uint64_t tcp_next_deadline_ns(const struct tcp_stack *s)
 
 /* ---------------------------------------------------------------- output list, release */
 
+void tcp__retry_later(struct tcp_stack *s, struct tcp_conn *c)
+{
+	if (c->flags & TF_ON_OUTQ)
+		return;
+	c->flags |= TF_ON_OUTQ;
+	c->onext = s->retryq;
+	s->retryq = c;
+}
+
 void tcp__outq_add(struct tcp_stack *s, struct tcp_conn *c)
 {
 	if (c->flags & TF_ON_OUTQ)
@@ -475,7 +484,22 @@ void tcp_poll(struct tcp_stack *s, uint64_t now_ns)
 		}
 	}
 	/* Flush: output may queue nothing new (it makes no callbacks), so one pass suffices. */
+	s->tx_busy = false;
 	while (s->outq != NULL) {
+		if (s->tx_busy) {
+			/* The link's queue is full: what is left waits for the next tcp_poll,
+			 * behind the few that just failed. A splice, not a walk: a million
+			 * connections may be waiting. */
+			struct tcp_conn *t = s->retryq;
+			if (t != NULL) {
+				while (t->onext != NULL)
+					t = t->onext;
+				t->onext = s->outq;
+				s->outq = s->retryq;
+				s->retryq = NULL;
+			}
+			return;
+		}
 		struct tcp_conn *c = s->outq;
 		s->outq = c->onext;
 		c->flags &= ~TF_ON_OUTQ;

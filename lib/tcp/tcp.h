@@ -135,6 +135,8 @@ struct tcp_stats {
 	uint64_t conns_timed_out;    /**< connections dropped by the retry limit */
 	uint64_t conns_cur;          /**< connections currently held (gauge, all states) */
 	uint64_t out_nobufs;         /**< segments not sent: mbuf pool empty or ip_output failed */
+	uint64_t out_link_busy;      /**< segments not sent: ip_output said -EBUSY (link queue
+				      *   full); retried at the next tcp_poll, nothing is lost */
 	uint64_t mem_drops;          /**< payloads dropped because the mbuf pool ran low */
 };
 

@@ -174,6 +174,8 @@ struct tcp_stack {
 	struct tcp_conn *retryq;       /**< output that found no mbuf during this flush: put
 					  *   back on outq at its end, so the next tcp_poll
 					  *   retries without waiting for an input event */
+	bool tx_busy;                  /**< ip_output said -EBUSY (the link's queue is full)
+					  *   during this flush: the rest waits for the next */
 
 	struct tcp_conn *free_conns;   /**< free list (linked by hnext) */
 	void **slabs;                  /**< slab chunks, freed by destroy */
@@ -191,6 +193,7 @@ struct tcp_conn *tcp__lookup(struct tcp_stack *s, uint32_t lip, uint16_t lport,
 struct tcp__listener *tcp__listener_find(struct tcp_stack *s, uint32_t ip, uint16_t port);
 void tcp__release(struct tcp_stack *s, struct tcp_conn *c);
 void tcp__timer_update(struct tcp_stack *s, struct tcp_conn *c);
+void tcp__retry_later(struct tcp_stack *s, struct tcp_conn *c); /* output again at the next tcp_poll */
 void tcp__outq_add(struct tcp_stack *s, struct tcp_conn *c);
 void tcp__notify_closed(struct tcp_stack *s, struct tcp_conn *c, enum tcp_close_reason why);
 void tcp__enter_time_wait(struct tcp_stack *s, struct tcp_conn *c);

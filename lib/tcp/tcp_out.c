@@ -242,13 +242,19 @@ static int tcp__emit(struct tcp_stack *s, uint32_t lip, uint16_t lport, uint32_t
 	} else {
 		th->cksum = tcp__cksum_l4(h, lip, rip, h->pkt_len);
 	}
-	s->st.segs_out++;
-	if (payload != NULL)
-		s->st.bytes_out += payload->pkt_len;
-	if (s->cfg.ip_output(s->cfg.ip_ctx, h, lip, rip, IPPROTO_TCP) != 0) {
+	uint32_t bytes = payload != NULL ? payload->pkt_len : 0;
+	int rc = s->cfg.ip_output(s->cfg.ip_ctx, h, lip, rip, IPPROTO_TCP);
+	if (rc != 0) {
+		if (rc == -EBUSY) { /* the link's queue is full: stop this flush (tcp_poll) */
+			s->tx_busy = true;
+			s->st.out_link_busy++;
+			return -EBUSY;
+		}
 		s->st.out_nobufs++;
 		return -ENOBUFS;
 	}
+	s->st.segs_out++;
+	s->st.bytes_out += bytes;
 	return 0;
 }
 
@@ -375,12 +381,21 @@ static int tcp__xmit(struct tcp_stack *s, struct tcp_conn *c, uint32_t seq, uint
 			return -ENOBUFS;
 		}
 	}
+	uint16_t ack_flags = c->flags & (TF_ACK_NOW | TF_ACK_DELAYED);
+	uint32_t dack_at = c->dack_at;
 	if (flags & TCP_ACK) {
 		c->flags &= ~(TF_ACK_NOW | TF_ACK_DELAYED);
 		c->dack_at = 0;
 	}
-	return tcp__emit(s, c->lip, c->lport, c->rip, c->rport, seq, c->rcv_nxt, flags,
-			 wfield, o, n, payload);
+	int rc = tcp__emit(s, c->lip, c->lport, c->rip, c->rport, seq, c->rcv_nxt, flags,
+			   wfield, o, n, payload);
+	if (rc != 0 && (flags & TCP_ACK) && ack_flags != 0) {
+		/* the ACK this segment carried is still owed: send it on the retry */
+		c->flags |= TF_ACK_NOW;
+		c->dack_at = dack_at;
+		tcp__retry_later(s, c);
+	}
+	return rc;
 }
 
 void tcp__send_ack(struct tcp_stack *s, struct tcp_conn *c)
@@ -528,11 +543,7 @@ void tcp__output(struct tcp_stack *s, struct tcp_conn *c)
 			/* No mbuf for the segment (pool exhausted). Nothing else would bring the
 			 * connection back here when no data is in flight (no ACK, no timer), so
 			 * ask tcp_poll to retry it on its next call. */
-			if (!(c->flags & TF_ON_OUTQ)) {
-				c->flags |= TF_ON_OUTQ;
-				c->onext = s->retryq;
-				s->retryq = c;
-			}
+			tcp__retry_later(s, c);
 			break;
 		}
 		if (rexmit) {

@@ -3,10 +3,12 @@
  * The worker's TX path (dataplane/dp_worker.c) against a port whose TX ring fills up: a
  * net_ring port over an rte_ring of 64 slots that the test drains by hand, standing for a NIC
  * queue that is busy. Checks that frames the ring refuses wait in the backlog and leave
- * later in their original order, that new frames queue behind the backlog, that frames beyond
- * the backlog's cap are dropped and counted, and that nothing leaks (the pool is back to full
- * after dp_worker_fini, backlog included).
+ * later in their original order, that new frames queue behind the backlog, that once the
+ * backlog is full the sink refuses new frames with -EBUSY (what TCP takes as "link busy":
+ * it keeps the segment and resends it) rather than dropping, and that nothing leaks (the
+ * pool is back to full after dp_worker_fini, backlog included).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,25 +108,37 @@ int main(void)
 		 0);
 	CHECK_EQ(w->txq_cap, POOL / 8);
 
-	/* 600 frames: 63 fill the ring, 511 wait, 26 are dropped */
-	uint32_t seq = 0;
-	for (; seq < 600; seq++)
-		dp_worker_tx(w, frame(pool, seq));
+	/* 600 frames: 63 fill the ring, then the backlog fills; once it is full the sink
+	 * refuses (-EBUSY, the frame freed: TCP resends such segments) and drops nothing */
+	uint32_t accepted = 0, refused = 0;
+	for (uint32_t seq = 0; seq < 600; seq++) {
+		int rc = dp_worker_tx(w, frame(pool, accepted));
+		if (rc == 0)
+			accepted++;
+		else {
+			CHECK_EQ(rc, -EBUSY);
+			refused++;
+		}
+	}
 	dp_worker_flush(w);
+	CHECK_EQ(accepted + refused, 600);
+	CHECK(refused > 0);
+	CHECK_EQ(w->cnt.tx_refused, refused);
+	CHECK_EQ(w->cnt.tx_drops, 0);
 	CHECK_EQ(rte_ring_count(tx), RING - 1);
 	CHECK_EQ(w->cnt.tx_pkts, RING - 1);
-	CHECK_EQ(w->txq_len, POOL / 8);
-	CHECK_EQ(w->cnt.tx_backlogged, POOL / 8);
-	CHECK_EQ(w->cnt.tx_drops, 600 - (RING - 1) - POOL / 8);
+	CHECK_EQ(w->txq_len, accepted - (RING - 1));
+	CHECK(w->txq_len <= POOL / 8 && w->txq_len >= POOL / 8 - DP_BURST);
+	CHECK_EQ(w->cnt.tx_backlogged, w->txq_len);
 
 	/* the link drains: the backlog leaves in order; frames sent meanwhile queue behind it */
 	uint32_t next = 0, received = 0;
 	received += drain(tx, &next);
 	uint32_t late_first = 100000;
 	for (int round = 0; round < 40 && (w->txq_len > 0 || rte_ring_count(tx) > 0); round++) {
-		if (round == 2) { /* new frames while the backlog is not empty */
-			dp_worker_tx(w, frame(pool, late_first));
-			dp_worker_tx(w, frame(pool, late_first + 1));
+		if (round == 2) { /* new frames while the backlog is not empty (not full) */
+			CHECK_EQ(dp_worker_tx(w, frame(pool, late_first)), 0);
+			CHECK_EQ(dp_worker_tx(w, frame(pool, late_first + 1)), 0);
 		}
 		dp_worker_flush(w);
 		void *objs[RING];
@@ -134,7 +148,7 @@ int main(void)
 			uint32_t s = *rte_pktmbuf_mtod(m, uint32_t *);
 			if (s >= late_first) {
 				/* the late frames come after every backlogged one, in order */
-				CHECK_EQ(next, (RING - 1) + POOL / 8);
+				CHECK_EQ(next, accepted);
 				CHECK_EQ(s, late_first + (received - next));
 			} else {
 				CHECK_EQ(s, next);
@@ -144,9 +158,10 @@ int main(void)
 			rte_pktmbuf_free(m);
 		}
 	}
-	CHECK_EQ(next, (RING - 1) + POOL / 8);
-	CHECK_EQ(received, (RING - 1) + POOL / 8 + 2);
+	CHECK_EQ(next, accepted);
+	CHECK_EQ(received, accepted + 2);
 	CHECK_EQ(w->txq_len, 0);
+	CHECK_EQ(w->cnt.tx_drops, 0);
 	CHECK_EQ(rte_mempool_in_use_count(pool), 0);
 
 	/* fini frees what still waits */

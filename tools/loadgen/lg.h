@@ -48,6 +48,7 @@
  * subscribers is 100k ACKs at once, and what the ring does not take is kept here rather
  * than dropped (a dropped ACK can cost the broker a retransmission timeout). */
 #define LG_TX_BACKLOG 65536
+#define LG_TX_BACKLOG_CAP 4096 /* frames allowed to wait, at most (see lg_main.c) */
 
 /** Bytes at the start of every payload: publisher id, sequence, send time. */
 #define LG_PAYLOAD_MIN 16
@@ -145,6 +146,7 @@ struct lg_stats {
 	uint64_t bad_packets;      /**< undecodable input or unexpected packets */
 	uint64_t send_fail;        /**< tcp_send refused (-ENOBUFS): retried */
 	uint64_t tx_drops;         /**< frames dropped: the port's ring and the backlog full */
+	uint64_t tx_refused;       /**< frames refused (-EBUSY) with the backlog full: TCP resends */
 	uint64_t tx_drops_run;     /**< tx_drops when the teardown began (the teardown's RST
 				    *   and FIN bursts are the rest) */
 	uint64_t rto_run;          /**< our TCP's retransmission timeouts, likewise */

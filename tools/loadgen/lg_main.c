@@ -47,7 +47,7 @@ static void lg__usage(FILE *f)
 "\n"
 "port and addresses:\n"
 "  --memif PATH          net_memif client on this socket (tachyond: memif_socket PATH)\n"
-"  --memif-rsize L       memif rings of 2^L slots (default 14; the client sets them)\n"
+"  --memif-rsize L       memif rings of 2^L slots (default 11; the client sets them)\n"
 "  --tap NAME            a net_tap port NAME (drive a kernel-socket broker, e.g. mosquitto)\n"
 "  --tap-kernel-ip IP    give the tap's kernel side this address (same prefix as --src)\n"
 "  --src IP/LEN          first source address and prefix (default 10.77.0.10/24)\n"
@@ -184,7 +184,7 @@ static int lg__parse(int argc, char **argv, struct lg_opts *o)
 	o->n_src = 1;
 	o->prefix_len = 24;
 	o->dst_port = 1883;
-	o->memif_rsize = 14;
+	o->memif_rsize = 11; /* 2048: longer rings only add queueing delay (spurious RTOs) */
 	o->memory_mb = 512;
 	o->mbufs = 32767;
 	snprintf(o->file_prefix, sizeof(o->file_prefix), "tachyon-loadgen-%d", (int)getpid());
@@ -559,6 +559,14 @@ static void lg__backlog_free(struct lg *g)
 static int lg__tx(void *ctx, struct rte_mbuf *m)
 {
 	struct lg *g = ctx;
+	if (g->tx_backlog != NULL && g->bl_tail - g->bl_head + g->tx_n >= g->bl_cap) {
+		/* Backlog full: refuse, and TCP keeps the segment for its next poll (a drop
+		 * would cost the flow a timeout, and an ACK dropped here a spurious one at the
+		 * broker). */
+		rte_pktmbuf_free(m);
+		g->st.tx_refused++;
+		return -EBUSY;
+	}
 	g->tx_buf[g->tx_n++] = m;
 	if (g->tx_n == RTE_DIM(g->tx_buf))
 		lg__flush(g);
@@ -774,7 +782,7 @@ static int lg__report(const struct lg *g)
 		       "\"tcp_retransmits\":%" PRIu64 ",\"tcp_out_nobufs\":%" PRIu64 ","
 		       "\"tcp_mem_drops\":%" PRIu64 ",\"tcp_rto_expired\":%" PRIu64 ","
 		       "\"port_imissed\":%" PRIu64 ",\"port_rx_nombuf\":%" PRIu64 ","
-		       "\"port_oerrors\":%" PRIu64 ",\"tx_drops\":%" PRIu64 ","
+		       "\"port_oerrors\":%" PRIu64 ",\"tx_drops\":%" PRIu64 ",\"tx_refused\":%" PRIu64 ","
 		       "\"tx_drops_before_teardown\":%" PRIu64 ","
 		       "\"tcp_rto_before_teardown\":%" PRIu64 ",\"ok\":%s}\n",
 		       lg__scen_names[o->scenario], o->version, o->qos, o->payload, g->n_clients,
@@ -784,7 +792,8 @@ static int lg__report(const struct lg *g)
 		       s->injected_dups, subs_receiving, expected, s->delivered, dps, lost, s->dups,
 		       s->injected_drops, s->gaps, s->bad_packets, s->pings, h->count, mean, p50,
 		       p99, p999, mx, ts->retransmits, ts->out_nobufs, ts->mem_drops, ts->rto_expired,
-		       ps.imissed, ps.rx_nombuf, ps.oerrors, s->tx_drops, s->tx_drops_run, s->rto_run,
+		       ps.imissed, ps.rx_nombuf, ps.oerrors, s->tx_drops, s->tx_refused, s->tx_drops_run,
+		       s->rto_run,
 		       ok ? "true" : "false");
 	} else {
 		printf("scenario %s, MQTT %s, QoS %u, payload %u B, %u clients (%u publishers)\n",
@@ -834,8 +843,11 @@ int main(int argc, char **argv)
 	if (lg__port(&g) != 0)
 		goto out;
 	g.tx_backlog = calloc(LG_TX_BACKLOG, sizeof(*g.tx_backlog)); /* NULL: drop instead */
-	/* at most a quarter of the pool waits: receiving and sending need the rest */
-	g.bl_cap = g.o.mbufs / 4 < LG_TX_BACKLOG ? g.o.mbufs / 4 : LG_TX_BACKLOG;
+	/* At most a quarter of the pool waits (receiving and sending need the rest), and no
+	 * more than LG_TX_BACKLOG_CAP: beyond the memif ring's own 16k slots a longer queue
+	 * only delays our ACKs past the broker's RTO (bufferbloat); with the backlog full, TCP
+	 * holds its segments and a held ACK is sent later with the newest ack number. */
+	g.bl_cap = g.o.mbufs / 4 < LG_TX_BACKLOG_CAP ? g.o.mbufs / 4 : LG_TX_BACKLOG_CAP;
 	struct rte_ether_addr mac;
 	rte_eth_macaddr_get(g.port_id, &mac);
 	net_if_init(&g.nif, g.o.src_ip, g.o.prefix_len, g.o.gateway);

@@ -246,6 +246,11 @@ static int th__capture(void *ctx, struct rte_mbuf *m, uint32_t src, uint32_t dst
 	struct th *t = ctx;
 	if (proto != 6 || rte_pktmbuf_headroom(m) < NET_L4_HEADROOM)
 		abort();
+	if (t->busy_output > 0) {
+		t->busy_output--;
+		rte_pktmbuf_free(m);
+		return -EBUSY;
+	}
 	if (t->drop_output || t->ncap == th_cap_max) {
 		if (!t->drop_output)
 			t->cap_dropped++;

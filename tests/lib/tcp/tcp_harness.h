@@ -79,6 +79,8 @@ struct th {
 	unsigned ncap;
 	unsigned cap_dropped;
 	bool drop_output;             /**< discard instead of capturing (fuzzing, benches) */
+	unsigned busy_output;         /**< refuse this many more segments with -EBUSY (a full
+				       *   link queue), counting down */
 	struct tcp_stack_config cfg;
 };
 

@@ -614,6 +614,45 @@ static void test_small_writes_in_flight(void)
 	th_close(&t);
 }
 
+/* A full link queue (ip_output -EBUSY): the segment is not lost but held back and sent at
+ * the next poll, and an ACK the refused segment carried is sent again too. No
+ * retransmission timeout is needed. */
+static void test_link_busy(void)
+{
+	struct th t;
+	struct app a = { 0 };
+	th_open(&t, NULL);
+	struct conn_opts o = { .ws = 7, .mss = 1000 };
+	uint32_t iss = passive_open(&t, &a, &o);
+	th_clear(&t);
+	CHECK_EQ(tcp_send(a.conn, mk_data("aaaa", 4)), 0);
+	CHECK_EQ(tcp_send(a.conn, mk_data("bbbb", 4)), 0);
+	t.busy_output = 1;
+	th_poll(&t, 0);
+	CHECK_EQ(tcp_stack_stats(t.s)->out_link_busy, 1);
+	CHECK_EQ(t.ncap, 0);
+	th_poll(&t, 1);
+	CHECK_EQ(t.ncap, 1);
+	CHECK_EQ(t.cap[0].seq, iss + 1);
+	CHECK_EQ(t.cap[0].len, 8);
+	CHECK(memcmp(t.cap[0].payload, "aaaabbbb", 8) == 0);
+	CHECK_EQ(tcp_stack_stats(t.s)->retransmits, 0);
+	CHECK_EQ(tcp_stack_stats(t.s)->rto_expired, 0);
+	/* data from the peer: the ACK for it is refused once, then goes out */
+	th_clear(&t);
+	t.busy_output = 1;
+	peer_seg(&t, PEER_ISN + 1, iss + 9, TH_ACK | TH_PSH, "xyz");
+	th_poll(&t, 0);
+	th_poll(&t, 1);
+	bool acked = false;
+	for (unsigned i = 0; i < t.ncap; i++)
+		if (t.cap[i].ack == PEER_ISN + 4 && (t.cap[i].flags & TH_ACK))
+			acked = true;
+	CHECK(acked);
+	CHECK_EQ(tcp_stack_stats(t.s)->out_link_busy, 2);
+	th_close(&t);
+}
+
 static void test_zero_window_probe(void)
 {
 	struct th t;
@@ -1029,6 +1068,7 @@ static const struct th_test tests[] = {
 	T(test_fast_retransmit_newreno),
 	T(test_spurious_rto_undone),
 	T(test_small_writes_in_flight),
+	T(test_link_busy),
 	T(test_zero_window_probe),
 	T(test_shrinking_window),
 	T(test_backpressure),
