@@ -100,14 +100,32 @@ struct brk_dlv *brk_dlv_take(struct brk_dlvq *q, uint16_t pid, struct brk_dlv **
 
 static uint16_t brk__next_pid(struct brk_session *s)
 {
+	const struct brk_dlv *h = s->inflight.head, *t = s->inflight.tail;
+	if (h == NULL)
+		s->pid_unordered = false;
+	else if (!s->pid_unordered) {
+		/* Launches push at the tail with ids in increasing (cyclic) order and acks only
+		 * remove, so the ids in flight lie on the arc head..tail: one outside it is
+		 * free. (A scan per launch made a large inflight window quadratic.) */
+		uint16_t pid = s->next_pid;
+		uint32_t span = ((uint32_t)t->pid + 65535u - h->pid) % 65535u;
+		uint32_t off = ((uint32_t)pid + 65535u - h->pid) % 65535u;
+		if (off > span) {
+			s->next_pid = pid == 65535 ? 1 : (uint16_t)(pid + 1);
+			return pid;
+		}
+	}
 	for (;;) {
 		uint16_t pid = s->next_pid;
 		s->next_pid = pid == 65535 ? 1 : (uint16_t)(pid + 1);
 		bool used = false;
 		for (struct brk_dlv *d = s->inflight.head; d != NULL && !used; d = d->next)
 			used = d->pid == pid;
-		if (!used)
+		if (!used) {
+			if (h != NULL)
+				s->pid_unordered = true; /* an id from inside the arc: out of order */
 			return pid;
+		}
 	}
 }
 

@@ -127,6 +127,9 @@ struct brk_session {
 	uint16_t *rx_pids;           /**< QoS 2 ids received, PUBREL not yet (exactly once) */
 	uint32_t n_rx, cap_rx;
 	uint16_t next_pid;
+	/** The inflight list may not be in packet-id order (restored or taken over): the
+	 *  next free id is then found by a scan. Cleared when the list empties. */
+	bool pid_unordered;
 	char *username;              /**< of the connection that made it (NULL: anonymous),
 				      *   for ACL checks while online and offline */
 	uint16_t username_len;

@@ -494,6 +494,7 @@ static int brk__restore_sess(void *arg, const struct plog_sess *ps)
 		brk_dlvq_push(&s->inflight, d);
 	}
 	s->next_pid = max_pid == 65535 || max_pid == 0 ? 1 : (uint16_t)(max_pid + 1);
+	s->pid_unordered = true; /* restored in log order, not necessarily id order */
 	for (uint32_t i = 0; i < ps->nq2in; i++)
 		if (brk_session_rx_add(s, ps->q2in[i]) != 0)
 			goto nomem;

@@ -226,6 +226,7 @@ void brk_session_apply_xfer(struct brk_session *s, struct brk_xfer *x)
 		brk_session_sub_attach(s, sub);
 	}
 	s->inflight = x->inflight;
+	s->pid_unordered = true; /* conservatively: the next free id is scanned for */
 	s->queue = x->queue;
 	memset(&x->inflight, 0, sizeof(x->inflight));
 	memset(&x->queue, 0, sizeof(x->queue));

@@ -356,6 +356,79 @@ static void test_inflight_window(void)
 	fk_bench_fini(&b);
 }
 
+/* Packet ids with a wide inflight window (500), over more than one wrap of the 16-bit space,
+ * one message left unacknowledged all along: no id is ever in flight twice, the stuck one is
+ * never reused, and every message arrives once. */
+static void test_packet_ids_wrap(void)
+{
+	struct fk_bench b;
+	void tune(struct tachyon_config * c) { c->max_inflight_messages = 500; }
+	fk_bench_init(&b, NW, tune);
+	struct mqtt_packet r, p;
+	struct fk_conn *s = fk_client(&b, OTHER, MQTT_V311, "wrap", true);
+	CHECK(fk_subscribed(s, "pw", 1));
+	struct fk_conn *pub = fk_client(&b, 0, MQTT_V311, "wrap-pub", true);
+	static uint8_t out[65536]; /* ids in flight at the subscriber */
+	memset(out, 0, sizeof(out));
+	uint16_t stuck = 0;
+	unsigned got = 0, dup_ids = 0, n_out = 0;
+	const unsigned total = 70000;
+	for (unsigned i = 0; i < total; i++) {
+		p = fk_publish("pw", "x", 1, (uint16_t)(i % 65535 + 1), false);
+		fk_send_pkt(pub, &p);
+		while (fk_recv(pub, &r)) {}
+		while (fk_recv(s, &r)) {
+			if (r.type != MQTT_PUBLISH)
+				continue;
+			uint16_t id = r.publish.packet_id;
+			if (out[id])
+				dup_ids++;
+			out[id] = 1;
+			n_out++;
+			got++;
+			if (stuck == 0) {
+				stuck = id; /* never acknowledged */
+				continue;
+			}
+			/* acknowledge the others, every tenth one late (out of order) */
+			if (got % 10 == 0)
+				continue;
+			struct mqtt_packet a = fk_ack(MQTT_PUBACK, id);
+			fk_send_pkt(s, &a);
+			out[id] = 0;
+			n_out--;
+		}
+		if (i % 50 == 49) /* the late ones, now */
+			for (unsigned id = 1; id < 65536; id++)
+				if (out[id] && id != stuck) {
+					struct mqtt_packet a = fk_ack(MQTT_PUBACK, (uint16_t)id);
+					fk_send_pkt(s, &a);
+					out[id] = 0;
+					n_out--;
+				}
+	}
+	for (unsigned id = 1; id < 65536; id++)
+		if (out[id] && id != stuck) {
+			struct mqtt_packet a = fk_ack(MQTT_PUBACK, (uint16_t)id);
+			fk_send_pkt(s, &a);
+			out[id] = 0;
+		}
+	while (fk_recv(s, &r))
+		if (r.type == MQTT_PUBLISH) {
+			if (out[r.publish.packet_id])
+				dup_ids++;
+			got++;
+			struct mqtt_packet a = fk_ack(MQTT_PUBACK, r.publish.packet_id);
+			fk_send_pkt(s, &a);
+		}
+	CHECK(stuck != 0);
+	CHECK(dup_ids == 0);
+	CHECK(got == total);
+	fk_free(s);
+	fk_free(pub);
+	fk_bench_fini(&b);
+}
+
 static void test_retained(void)
 {
 	struct fk_bench b;
@@ -839,6 +912,7 @@ int main(void)
 		test_persistent_queue_and_dup();
 		test_queue_limit();
 		test_inflight_window();
+		test_packet_ids_wrap();
 		test_retained();
 		test_will();
 		test_shared();
