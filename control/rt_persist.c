@@ -160,6 +160,85 @@ static void rt__p_gone_collect(void *arg, const struct plog_sess *s)
 	l->n++;
 }
 
+/* Sessions connected at the crash: the crash closed their connections without DISCONNECT.
+ * Recovery counts their expiry and will delay from the restart; saying so in the log
+ * (sess_disconnect now, then sess_will with the will that is now pending) keeps that
+ * moment across a second crash. Copies, because appending changes the replica. */
+struct rt__p_conn {
+	uint8_t *mem;            /* client id, will topic, payload, properties */
+	uint16_t id_len;
+	struct plog_will will;   /* byte strings point into mem */
+};
+
+struct rt__p_conn_list {
+	struct rt__p_conn *v;
+	size_t n, cap;
+};
+
+static int rt__p_conn_collect(void *arg, const struct plog_sess *s)
+{
+	struct rt__p_conn_list *l = arg;
+	if (!s->connected || s->client_id.len > 65535)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct rt__p_conn *nv = realloc(l->v, cap * sizeof(*nv));
+		if (nv == NULL)
+			return 0; /* then it is only less exact after a second crash */
+		l->v = nv;
+		l->cap = cap;
+	}
+	const struct plog_will *w = &s->will;
+	size_t wl = w->present ? (size_t)w->topic.len + w->payload.len + w->props.len : 0;
+	uint8_t *mem = malloc(s->client_id.len + wl + 1);
+	if (mem == NULL)
+		return 0;
+	struct rt__p_conn *c = &l->v[l->n++];
+	c->mem = mem;
+	c->id_len = (uint16_t)s->client_id.len;
+	memcpy(mem, s->client_id.ptr, s->client_id.len);
+	uint8_t *p = mem + s->client_id.len;
+	c->will = *w;
+	if (w->present) {
+		const struct plog_bytes *src[3] = { &w->topic, &w->payload, &w->props };
+		struct plog_bytes *dst[3] = { &c->will.topic, &c->will.payload, &c->will.props };
+		for (int i = 0; i < 3; i++) {
+			if (src[i]->len)
+				memcpy(p, src[i]->ptr, src[i]->len);
+			dst[i]->ptr = p;
+			p += src[i]->len;
+		}
+	}
+	return 0;
+}
+
+static void rt__p_log_restart_disconnects(struct rt_persist *p, uint64_t now, uint64_t wall_ms)
+{
+	struct rt__p_conn_list l;
+	memset(&l, 0, sizeof(l));
+	plog_state_foreach(plog_store_state(p->ps), rt__p_conn_collect, NULL, &l);
+	for (size_t i = 0; i < l.n; i++) {
+		struct rt__p_conn *c = &l.v[i];
+		struct plog_rec r;
+		memset(&r, 0, sizeof(r));
+		r.type = PLOG_REC_SESS_DISCONNECT;
+		r.u.sref.client_id.ptr = c->mem;
+		r.u.sref.client_id.len = c->id_len;
+		r.u.sref.time_ms = wall_ms;
+		plog_store_append(p->ps, &r, now);
+		if (c->will.present) {
+			memset(&r, 0, sizeof(r));
+			r.type = PLOG_REC_SESS_WILL;
+			r.u.will.client_id.ptr = c->mem;
+			r.u.will.client_id.len = c->id_len;
+			r.u.will.will = c->will;
+			plog_store_append(p->ps, &r, now);
+		}
+		free(c->mem);
+	}
+	free(l.v);
+}
+
 int rt_persist_restore(struct rt *rt, char *err, size_t errlen)
 {
 	struct rt_persist *p = rt->persist;
@@ -184,8 +263,10 @@ int rt_persist_restore(struct rt *rt, char *err, size_t errlen)
 	free(l.ids);
 	free(l.lens);
 	free(l.ended);
-	if (l.n > 0)
-		plog_store_sync(p->ps);
+	if (rc == 0)
+		rt__p_log_restart_disconnects(p, now, (uint64_t)ts.tv_sec * 1000u +
+							    (uint64_t)ts.tv_nsec / 1000000u);
+	plog_store_sync(p->ps);
 	struct plog_state_stats st;
 	plog_state_stats(plog_store_state(p->ps), &st);
 	if (rc != 0) {

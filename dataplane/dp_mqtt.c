@@ -137,7 +137,11 @@ struct dp__pw {
 	struct rte_ring *ring;
 	struct dp__pframe *ovf, *ovf_tail;
 	uint64_t seq;                /* records handed over (worker-local sequence) */
+	uint64_t bytes;              /* their frame bytes */
 	uint64_t durable;            /* atomic: written by the control core */
+	uint64_t taken, taken_bytes; /* atomic: records (bytes) the control core dequeued */
+	uint32_t throttled;          /* atomic: the worker paused connections for the backlog
+					and wants a wake-up once it is down to half */
 };
 
 static struct dp__pw dp__pws[BRK_MAX_WORKERS];
@@ -157,6 +161,19 @@ static void dp__ctl_kick(void)
 	}
 }
 
+/* Move what waits on the overflow list into the ring, in order. @return whether any moved. */
+static bool dp__ovf_flush(struct dp__pw *pw)
+{
+	bool moved = false;
+	while (pw->ovf != NULL && rte_ring_sp_enqueue(pw->ring, pw->ovf) == 0) {
+		pw->ovf = pw->ovf->next;
+		if (pw->ovf == NULL)
+			pw->ovf_tail = NULL;
+		moved = true;
+	}
+	return moved;
+}
+
 static int64_t dp__persist(void *ctx, const struct plog_rec *rec)
 {
 	struct dp__pw *pw = ctx;
@@ -174,11 +191,7 @@ static int64_t dp__persist(void *ctx, const struct plog_rec *rec)
 	}
 	f->len = (uint32_t)size;
 	f->next = NULL;
-	while (pw->ovf != NULL && rte_ring_sp_enqueue(pw->ring, pw->ovf) == 0) {
-		pw->ovf = pw->ovf->next;
-		if (pw->ovf == NULL)
-			pw->ovf_tail = NULL;
-	}
+	dp__ovf_flush(pw);
 	if (pw->ovf != NULL || rte_ring_sp_enqueue(pw->ring, f) != 0) {
 		if (pw->ovf_tail != NULL)
 			pw->ovf_tail->next = f;
@@ -187,7 +200,22 @@ static int64_t dp__persist(void *ctx, const struct plog_rec *rec)
 		pw->ovf_tail = f;
 	}
 	dp__ctl_kick();
+	pw->bytes += (uint64_t)size; /* not f->len: f may already be the control core's */
 	return (int64_t)++pw->seq;
+}
+
+/* The worker asks after each packet and, while it has connections paused for the backlog,
+ * every loop. While the backlog is over half its bound the control core is asked to wake
+ * the worker after its next drain (so that it resumes them, or moves more of its overflow
+ * list into the ring). */
+static uint64_t dp__backlog(void *ctx, uint64_t *bytes)
+{
+	struct dp__pw *pw = ctx;
+	uint64_t n = pw->seq - __atomic_load_n(&pw->taken, __ATOMIC_ACQUIRE);
+	*bytes = pw->bytes - __atomic_load_n(&pw->taken_bytes, __ATOMIC_ACQUIRE);
+	if (n > BRK_PERSIST_BACKLOG_RECORDS / 2 || *bytes > BRK_PERSIST_BACKLOG_BYTES / 2)
+		__atomic_store_n(&pw->throttled, 1, __ATOMIC_RELEASE);
+	return n;
 }
 
 static uint64_t dp__durable(void *ctx)
@@ -224,16 +252,29 @@ unsigned dp_mqtt_persist_drain(unsigned i, int (*fn)(void *arg, const uint8_t *f
 		__atomic_store_n(&dp__ctl_pending, 0, __ATOMIC_RELEASE);
 	void *v[64];
 	unsigned total = 0, n;
+	uint64_t bytes = 0;
 	do {
 		unsigned want = max - total < RTE_DIM(v) ? max - total : RTE_DIM(v);
 		n = rte_ring_sc_dequeue_burst(pw->ring, v, want, NULL);
 		for (unsigned k = 0; k < n; k++) {
 			struct dp__pframe *f = v[k];
 			fn(arg, f->data, f->len);
+			bytes += f->len;
 			free(f);
 		}
 		total += n;
 	} while (n == RTE_DIM(v) && total < max);
+	if (total == 0)
+		return 0;
+	/* Only this thread writes taken: plain read, release store (dp__backlog). */
+	uint64_t taken = __atomic_load_n(&pw->taken, __ATOMIC_RELAXED) + total;
+	uint64_t tbytes = __atomic_load_n(&pw->taken_bytes, __ATOMIC_RELAXED) + bytes;
+	__atomic_store_n(&pw->taken_bytes, tbytes, __ATOMIC_RELEASE);
+	__atomic_store_n(&pw->taken, taken, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&pw->throttled, __ATOMIC_ACQUIRE) != 0 &&
+	    __atomic_exchange_n(&pw->throttled, 0, __ATOMIC_ACQ_REL) != 0 && !dp__stopping &&
+	    dp__all[i] != NULL)
+		dp_worker_wake(dp__all[i]->w); /* to resume its paused connections, or flush */
 	return total;
 }
 
@@ -1145,6 +1186,7 @@ int dp_mqtt_attach(struct dp_worker *w, struct tcp_stack *stack,
 		ops.ctx = &dp__pws[w->index];
 		ops.persist = dp__persist;
 		ops.durable = dp__psync ? dp__durable : NULL;
+		ops.backlog = dp__backlog;
 	}
 	m->bw = m->inbox != NULL ? brk_worker_create(dp__sh, w->index, &ops) : NULL;
 	if (m->bw == NULL) {
@@ -1223,6 +1265,7 @@ void dp_mqtt_stats_json(struct dp_mqtt *m, struct json_writer *jw)
 	F(auth_error); F(auth_blocks); F(auth_hashes); F(auth_cache_hits);
 	F(acl_denied_publish); F(acl_denied_subscribe); F(acl_denied_read); F(acl_denied_will);
 	F(xmsg_drops); F(persist_records); F(persist_errors); F(acks_held);
+	F(persist_throttled);
 #undef F
 	json_kv_u64(jw, "tx_pool_starved", __atomic_load_n(&dp__starved, __ATOMIC_RELAXED));
 	/* docs/operations.md's schema: breakdowns as objects, the histogram in integer ns

@@ -118,7 +118,24 @@ struct brk_worker_ops {
 	 * by the control core; a relaxed atomic load). NULL with persist = async mode.
 	 */
 	uint64_t (*durable)(void *ctx);
+	/**
+	 * Optional: what the control core has not taken yet of the records persist() handed
+	 * over: the number of records (returned) and their bytes (*bytes). Lets the broker
+	 * bound that backlog (BRK_PERSIST_BACKLOG_*), which async mode has no other brake
+	 * for. A relaxed atomic load; NULL = unbounded.
+	 */
+	uint64_t (*backlog)(void *ctx, uint64_t *bytes);
 };
+
+/**
+ * Bound of a worker's persistence backlog (ops->backlog): once more records or bytes than
+ * these wait for the control core, the worker stops reading from each connection that
+ * sends it a packet (TCP flow control then slows the client down) until the backlog is
+ * down to half of both. Memory then stays bounded by about these plus one packet per
+ * connection.
+ */
+#define BRK_PERSIST_BACKLOG_RECORDS 65536u
+#define BRK_PERSIST_BACKLOG_BYTES (64ull << 20)
 
 /** Process-wide counters (atomics in struct brk_shared; see docs/broker.md). */
 struct brk_counters {
@@ -171,7 +188,10 @@ struct brk_counters {
 	uint64_t acl_denied_will;     /**< wills dropped at publish time: no write access */
 	uint64_t persist_records;     /**< durable-state records handed to the control core */
 	uint64_t persist_errors;      /**< records that could not be handed over (lost) */
-	uint64_t acks_held;           /**< PUBACK/PUBREC held until their records were durable */
+	uint64_t acks_held;           /**< PUBACK/PUBREC/SUBACK/UNSUBACK held until their
+				       *   records were durable */
+	uint64_t persist_throttled;   /**< connections paused: persistence backlog over its
+				       *   bound (BRK_PERSIST_BACKLOG_*) */
 };
 
 #endif /* TACHYON_BRK_T_H */

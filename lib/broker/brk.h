@@ -108,8 +108,9 @@ unsigned brk_worker_index(const struct brk_worker *w);
 bool brk_worker_busy(const struct brk_worker *w);
 
 /**
- * Sync mode: true when held acknowledgements (or fan-out marks) can be released now that
- * more records are durable; the runtime should not sleep then. Worker thread; cheap.
+ * True when held acknowledgements (or fan-out marks) can be released now that more records
+ * are durable (sync mode), or connections paused for the persistence backlog can read
+ * again; the runtime should not sleep then. Worker thread; cheap.
  */
 bool brk_worker_persist_ready(const struct brk_worker *w);
 

@@ -199,6 +199,7 @@ enum brk_input brk_conn_packet(struct brk_conn *c, const struct mqtt_packet *pkt
 	}
 	if (c->state == BRK_C_CLOSED)
 		return BRK_CLOSED;
+	brk_persist_throttle(c);
 	if (c->pause != 0)
 		return BRK_PAUSE;
 	return res == BRK_PAUSE ? BRK_PAUSE : BRK_CONTINUE;

@@ -173,6 +173,7 @@ enum brk_conn_state {
 #define BRK_PAUSE_XFER 1u   /**< waiting for the session */
 #define BRK_PAUSE_OUTQ 2u   /**< transport full */
 #define BRK_PAUSE_AUTH 4u   /**< waiting for the password check (brk_access.c) */
+#define BRK_PAUSE_PLOG 8u   /**< persistence backlog over its bound (brk_persist.c) */
 
 struct brk_vjob;
 
@@ -208,6 +209,7 @@ struct brk_conn {
 	uint16_t *alias_out_len;
 	uint16_t alias_out_used;
 	uint32_t n_held;             /**< acknowledgements held in w->held (sync mode) */
+	struct brk_conn *tp_prev, *tp_next; /**< on w->throttled while BRK_PAUSE_PLOG */
 	char *assigned_id;           /**< v5: identifier we assigned, for CONNACK */
 	uint64_t rx_bytes, tx_bytes; /**< this connection's bytes (management `clients`) */
 	uint64_t connected_at;       /**< broker clock at CONNACK */
@@ -282,10 +284,25 @@ struct brk_retry {
 	struct brk_xmsg m;
 };
 
+/**
+ * A SUBACK or UNSUBACK as it is to be sent, with (SUBACK) the filters whose retained
+ * messages follow it: what a held (UN)SUBACK keeps until its records are durable.
+ * data = n_codes reason codes, then n_ret times (u16 length little-endian, filter bytes).
+ */
+struct brk_suback {
+	uint8_t type;                /**< MQTT_SUBACK / MQTT_UNSUBACK */
+	uint16_t pid;
+	uint32_t n_codes;            /**< codes to send (3.1.x UNSUBACK: 0) */
+	uint32_t sub_id;             /**< v5 subscription identifier of the SUBSCRIBE, 0: none */
+	uint32_t n_ret;              /**< filters whose retained messages follow */
+	uint8_t data[];
+};
+
 /** An acknowledgement held until the records it answers for are durable (sync mode). */
 struct brk_held {
 	struct brk_held *next;
 	struct brk_conn *c;          /**< NULL once the connection is gone */
+	struct brk_suback *sa;       /**< a held (UN)SUBACK (owned), NULL: type/pid/rc ack */
 	uint64_t seq;                /**< this worker's records up to here must be durable */
 	uint16_t pid;
 	uint8_t type;                /**< MQTT_PUBACK / MQTT_PUBREC / MQTT_PUBREL */
@@ -328,6 +345,7 @@ struct brk_worker {
 	uint64_t recvd[BRK_MAX_WORKERS];  /**< QoS 1/2 fan-out received from each worker */
 	struct brk_pmark *marks;     /**< ring of handled fan-out awaiting durability */
 	uint32_t marks_head, marks_n, marks_cap;
+	struct brk_conn *throttled;  /**< connections paused for the persistence backlog */
 };
 
 /* ---- brk_msg.c ---- */
@@ -362,6 +380,8 @@ int brk_handle_puback(struct brk_conn *c, const struct mqtt_packet *pkt);
 int brk_handle_pubrec(struct brk_conn *c, const struct mqtt_packet *pkt);
 int brk_handle_pubcomp(struct brk_conn *c, const struct mqtt_packet *pkt);
 int brk_handle_subscribe(struct brk_conn *c, const struct mqtt_packet *pkt);
+/* Send a (UN)SUBACK and then the retained messages it names (brk_subscribe.c). */
+void brk_suback_send(struct brk_conn *c, const struct brk_suback *sa);
 int brk_handle_unsubscribe(struct brk_conn *c, const struct mqtt_packet *pkt);
 int brk_handle_pingreq(struct brk_conn *c, const struct mqtt_packet *pkt);
 int brk_handle_disconnect(struct brk_conn *c, const struct mqtt_packet *pkt);
@@ -438,6 +458,7 @@ static inline bool brk_persist_on(const struct brk_worker *w)
 }
 void brk_p_sess_create(struct brk_session *s, bool clean);
 void brk_p_sess(struct brk_session *s, unsigned type);
+void brk_p_will(struct brk_session *s);
 void brk_p_sub_add(struct brk_session *s, const struct brk_sub *sub);
 void brk_p_sub_remove(struct brk_session *s, const char *filter, uint16_t len);
 void brk_p_retain(struct brk_worker *w, const struct brk_msg *m);
@@ -445,10 +466,15 @@ void brk_p_msg_queue(struct brk_session *s, struct brk_dlv *d);
 void brk_p_mref(struct brk_session *s, unsigned type, const struct brk_dlv *d);
 void brk_p_q2in(struct brk_session *s, unsigned type, uint16_t pid);
 void brk_persist_ack(struct brk_conn *c, uint8_t type, uint16_t pid, uint8_t rc);
+/* Send @p sa (malloc'd; taken) now, or hold it in the FIFO until the records of a durable
+ * session are on disk (sync mode), or behind the connection's other held acks. */
+void brk_persist_suback(struct brk_conn *c, struct brk_suback *sa);
 void brk_persist_posted(struct brk_worker *w, unsigned to);
 void brk_persist_received(struct brk_worker *w, unsigned from);
 void brk_persist_poll(struct brk_worker *w);
 void brk_persist_conn_gone(struct brk_conn *c);
+/* After a packet of @p c: past the backlog bound, stop reading from it (BRK_PAUSE_PLOG). */
+void brk_persist_throttle(struct brk_conn *c);
 void brk_persist_free(struct brk_worker *w);
 
 /* ---- brk_sys.c ---- */

@@ -1,10 +1,13 @@
 /**
  * @file brk_persist.c
  * The broker's side of durability: describing every durable state change as a plog record
- * for the control core (struct brk_worker_ops.persist), holding PUBACK / PUBREC in sync mode
- * until those records are on disk, and rebuilding the recovered state at start
- * (brk_restore). docs/durability.md is the overview; the control core's side is
- * control/rt_persist.c, the transport's (rings, eventfd) dataplane/dp_mqtt.c.
+ * for the control core (struct brk_worker_ops.persist), holding PUBACK / PUBREC / PUBREL /
+ * SUBACK / UNSUBACK in sync mode until those records are on disk, bounding the backlog of
+ * records the control core has not taken yet, and rebuilding the recovered state at start
+ * (brk_restore: sessions, their wills, subscriptions, queued messages with their
+ * subscription identifiers, retained messages). docs/durability.md is the overview; the
+ * control core's side is control/rt_persist.c, the transport's (rings, eventfd)
+ * dataplane/dp_mqtt.c.
  *
  * What is durable: sessions with a non-zero expiry interval ("durable" sessions: their
  * creation, disconnection, end and expiry, their subscriptions, the QoS 1/2 messages queued
@@ -26,6 +29,14 @@
  * dlv_durable[k][j] >= the posted[k] it saw. Both conditions only grow, so the held
  * acknowledgements of a worker are released in order from one FIFO (which also keeps each
  * connection's acknowledgements in the order of its PUBLISHes, [MQTT-4.6.0-2]).
+ *
+ * SUBACK and UNSUBACK of a durable session wait in the same FIFO for their sub_add /
+ * sub_remove records (brk_persist_suback). A held entry then owns the whole answer (struct
+ * brk_suback: the reason codes and the filters whose retained messages must follow the
+ * SUBACK), and releasing it sends the SUBACK and looks the retained messages up at that
+ * moment. A connection's acknowledgements of every kind leave in the order of its packets:
+ * an acknowledgement that needs nothing itself still queues behind the ones the connection
+ * has held (c->n_held).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -70,6 +81,23 @@ static uint64_t brk__expiry_ms(const struct brk_worker *w, uint64_t at)
 
 /* ---- records ---- */
 
+/* The session's will as a record field (its properties without the Will Delay Interval,
+ * which has its own field). */
+static void brk__will_rec(const struct brk_session *s, struct plog_will *pw)
+{
+	const struct brk_msg *m = s->will;
+	memset(pw, 0, sizeof(*pw));
+	if (m == NULL)
+		return;
+	pw->present = true;
+	pw->qos = m->qos;
+	pw->retain = m->retain;
+	pw->delay_interval = s->will_delay;
+	pw->topic = brk__b(m->pub.topic.p, m->pub.topic.len);
+	pw->payload = brk__b(m->pub.payload.p, m->pub.payload.len);
+	pw->props = brk__b(m->pub.props.raw.p, m->pub.props.raw.len);
+}
+
 void brk_p_sess_create(struct brk_session *s, bool clean)
 {
 	struct brk_worker *w = s->w;
@@ -91,7 +119,20 @@ void brk_p_sess_create(struct brk_session *s, bool clean)
 	r.u.sess.clean_start = clean;
 	r.u.sess.expiry_interval = s->expiry_s;
 	r.u.sess.time_ms = brk__wall_ms();
+	brk__will_rec(s, &r.u.sess.will);
 	brk__emit(w, &r);
+}
+
+void brk_p_will(struct brk_session *s)
+{
+	if (!s->durable || !brk_persist_on(s->w))
+		return;
+	struct plog_rec r;
+	memset(&r, 0, sizeof(r));
+	r.type = PLOG_REC_SESS_WILL;
+	r.u.will.client_id = brk__b(s->id, s->id_len);
+	brk__will_rec(s, &r.u.will.will);
+	brk__emit(s->w, &r);
 }
 
 void brk_p_sess(struct brk_session *s, unsigned type)
@@ -171,7 +212,36 @@ void brk_p_msg_queue(struct brk_session *s, struct brk_dlv *d)
 	r.u.msg.payload = brk__b(m->pub.payload.p, m->pub.payload.len);
 	r.u.msg.props = brk__b(m->pub.props.raw.p, m->pub.props.raw.len);
 	r.u.msg.expiry_ms = brk__expiry_ms(w, m->expire_at);
+	/* The subscription identifiers of this delivery go with the properties, as the
+	 * Subscription Identifier properties (0x0B) they are on the wire: the record's
+	 * properties are those to send to this subscriber. brk_restore() takes them out again
+	 * (a struct brk_msg never holds them). */
+	uint8_t stack[256];
+	uint8_t *buf = NULL;
+	if (d->n_sub_ids > 0) {
+		size_t need = m->pub.props.raw.len + (size_t)d->n_sub_ids * 5;
+		buf = need <= sizeof(stack) ? stack : malloc(need);
+		if (buf == NULL) {
+			BRK_CNT(w, persist_errors, 1);
+			return;
+		}
+		size_t o = m->pub.props.raw.len;
+		if (o > 0)
+			memcpy(buf, m->pub.props.raw.p, o);
+		for (uint8_t i = 0; i < d->n_sub_ids; i++) {
+			uint32_t v = d->sub_ids[i];
+			buf[o++] = MQTT_PROP_SUB_ID;
+			do {
+				uint8_t b = v & 0x7f;
+				v >>= 7;
+				buf[o++] = (uint8_t)(b | (v ? 0x80 : 0));
+			} while (v);
+		}
+		r.u.msg.props = brk__b(buf, o);
+	}
 	brk__emit(w, &r);
+	if (buf != stack)
+		free(buf);
 }
 
 void brk_p_mref(struct brk_session *s, unsigned type, const struct brk_dlv *d)
@@ -213,6 +283,18 @@ static bool brk__remote_done(const struct brk_worker *w, const uint64_t *posted)
 	return true;
 }
 
+static void brk__held_push(struct brk_worker *w, struct brk_held *h)
+{
+	h->next = NULL;
+	if (w->held_tail != NULL)
+		w->held_tail->next = h;
+	else
+		w->held = h;
+	w->held_tail = h;
+	h->c->n_held++;
+	BRK_CNT(w, acks_held, 1);
+}
+
 void brk_persist_ack(struct brk_conn *c, uint8_t type, uint16_t pid, uint8_t rc)
 {
 	struct brk_worker *w = c->w;
@@ -231,8 +313,8 @@ void brk_persist_ack(struct brk_conn *c, uint8_t type, uint16_t pid, uint8_t rc)
 		brk_send_ack(c, type, pid, rc); /* no memory to wait: degrade to async */
 		return;
 	}
-	h->next = NULL;
 	h->c = c;
+	h->sa = NULL;
 	h->seq = w->pseq;
 	h->pid = pid;
 	h->type = type;
@@ -240,17 +322,99 @@ void brk_persist_ack(struct brk_conn *c, uint8_t type, uint16_t pid, uint8_t rc)
 	h->remote = remote;
 	if (remote)
 		memcpy(h->posted, w->posted, n * sizeof(uint64_t));
-	if (w->held_tail != NULL)
-		w->held_tail->next = h;
+	brk__held_push(w, h);
+}
+
+/* A (UN)SUBACK waits only for its own records (sub_add / sub_remove: this worker's, so no
+ * remote part), and only when the session is durable; a clean session's waits only to stay
+ * behind acknowledgements the connection already has held (their order is kept). It goes
+ * through the same FIFO as PUBACK/PUBREC, so its retained messages, sent with it, follow it. */
+void brk_persist_suback(struct brk_conn *c, struct brk_suback *sa)
+{
+	struct brk_worker *w = c->w;
+	uint64_t seq = c->s != NULL && c->s->durable ? w->pseq : 0;
+	struct brk_held *h = NULL;
+	if (w->ops.durable != NULL &&
+	    (c->n_held > 0 || w->ops.durable(w->ops.ctx) < seq))
+		h = malloc(sizeof(*h));
+	if (h == NULL) { /* nothing to wait for (or no memory to wait: degrade to async) */
+		brk_suback_send(c, sa);
+		free(sa);
+		return;
+	}
+	h->c = c;
+	h->sa = sa;
+	h->seq = seq;
+	h->pid = sa->pid;
+	h->type = sa->type;
+	h->rc = 0;
+	h->remote = false;
+	brk__held_push(w, h);
+}
+
+/* ---- the backlog bound ----
+ *
+ * In sync mode publishers wait for their acknowledgements, so the records waiting for the
+ * control core are bounded by the clients' inflight windows. In async mode nothing slows a
+ * worker down to the control core's pace (about 300 k records/s): the backlog in the ring
+ * and the overflow list would grow without bound. So once it passes
+ * BRK_PERSIST_BACKLOG_RECORDS or _BYTES, every connection that sends the worker a packet
+ * is paused after that packet (its bytes stay in TCP: the client's window closes), and all
+ * of them resume once the control core has taken the backlog down to half. The check is
+ * one relaxed load per packet. */
+
+static bool brk__backlog_over(const struct brk_worker *w, unsigned div)
+{
+	uint64_t bytes = 0;
+	uint64_t n = w->ops.backlog(w->ops.ctx, &bytes);
+	return n > BRK_PERSIST_BACKLOG_RECORDS / div || bytes > BRK_PERSIST_BACKLOG_BYTES / div;
+}
+
+static void brk__throttled_unlink(struct brk_conn *c)
+{
+	struct brk_worker *w = c->w;
+	if (c->tp_prev != NULL)
+		c->tp_prev->tp_next = c->tp_next;
 	else
-		w->held = h;
-	w->held_tail = h;
-	c->n_held++;
-	BRK_CNT(w, acks_held, 1);
+		w->throttled = c->tp_next;
+	if (c->tp_next != NULL)
+		c->tp_next->tp_prev = c->tp_prev;
+	c->tp_prev = c->tp_next = NULL;
+	c->pause &= (uint8_t)~BRK_PAUSE_PLOG;
+}
+
+void brk_persist_throttle(struct brk_conn *c)
+{
+	struct brk_worker *w = c->w;
+	if (w->ops.backlog == NULL || (c->pause & BRK_PAUSE_PLOG) || c->state != BRK_C_CONNECTED)
+		return;
+	if (!brk__backlog_over(w, 1))
+		return;
+	c->pause |= BRK_PAUSE_PLOG;
+	c->tp_prev = NULL;
+	c->tp_next = w->throttled;
+	if (w->throttled != NULL)
+		w->throttled->tp_prev = c;
+	w->throttled = c;
+	BRK_CNT(w, persist_throttled, 1);
+}
+
+/* The backlog is down to half: every paused connection reads again. */
+static void brk__unthrottle(struct brk_worker *w)
+{
+	if (w->throttled == NULL || brk__backlog_over(w, 2))
+		return;
+	while (w->throttled != NULL) {
+		struct brk_conn *c = w->throttled;
+		brk__throttled_unlink(c);
+		brk_conn_resume_check(c); /* the transport feeds it later, from its loop */
+	}
 }
 
 void brk_persist_conn_gone(struct brk_conn *c)
 {
+	if (c->pause & BRK_PAUSE_PLOG)
+		brk__throttled_unlink(c);
 	if (c->n_held == 0)
 		return;
 	for (struct brk_held *h = c->w->held; h != NULL; h = h->next)
@@ -304,6 +468,7 @@ void brk_persist_received(struct brk_worker *w, unsigned from)
 
 void brk_persist_poll(struct brk_worker *w)
 {
+	brk__unthrottle(w);
 	if (w->ops.durable == NULL || (w->marks_n == 0 && w->held == NULL))
 		return;
 	uint64_t dur = w->ops.durable(w->ops.ctx);
@@ -329,15 +494,22 @@ void brk_persist_poll(struct brk_worker *w)
 			w->held_tail = NULL;
 		if (h->c != NULL) {
 			h->c->n_held--;
-			if (h->c->state == BRK_C_CONNECTED)
-				brk_send_ack(h->c, h->type, h->pid, h->rc);
+			if (h->c->state == BRK_C_CONNECTED) {
+				if (h->sa != NULL)
+					brk_suback_send(h->c, h->sa);
+				else
+					brk_send_ack(h->c, h->type, h->pid, h->rc);
+			}
 		}
+		free(h->sa);
 		free(h);
 	}
 }
 
 bool brk_worker_persist_ready(const struct brk_worker *w)
 {
+	if (w->throttled != NULL && !brk__backlog_over(w, 2))
+		return true;
 	if (w->ops.durable == NULL || (w->marks_n == 0 && w->held == NULL))
 		return false;
 	uint64_t dur = w->ops.durable(w->ops.ctx);
@@ -351,6 +523,7 @@ void brk_persist_free(struct brk_worker *w)
 	while (w->held != NULL) {
 		struct brk_held *h = w->held;
 		w->held = h->next;
+		free(h->sa);
 		free(h);
 	}
 	w->held_tail = NULL;
@@ -366,7 +539,7 @@ void brk_persist_free(struct brk_worker *w)
 static struct brk_msg *brk__msg_rebuild(struct brk_worker *w, struct plog_bytes topic,
 					uint8_t qos, bool retain, struct plog_bytes payload,
 					struct plog_bytes props, uint64_t expiry_ms,
-					uint64_t wall_ms)
+					uint64_t wall_ms, struct brk_dlv *d)
 {
 	size_t body = 2 + (size_t)topic.len + (qos ? 2 : 0) + 4 + props.len + payload.len;
 	uint8_t *buf = malloc(body + 5 + 4);
@@ -405,9 +578,17 @@ static struct brk_msg *brk__msg_rebuild(struct brk_worker *w, struct plog_bytes 
 	o += payload.len;
 	struct mqtt_packet pk;
 	struct brk_msg *m = NULL;
-	if (mqtt_decode(MQTT_V5, buf, o, &pk) == MQTT_OK && pk.type == MQTT_PUBLISH)
+	if (mqtt_decode(MQTT_V5, buf, o, &pk) == MQTT_OK && pk.type == MQTT_PUBLISH) {
+		/* A queued message's Subscription Identifiers (brk_p_msg_queue) belong to the
+		 * delivery; brk_msg_new() leaves them out of the message. */
+		uint32_t off = 0;
+		struct mqtt_prop pr;
+		while (d != NULL && mqtt_props_next(&pk.publish.props, &off, &pr))
+			if (pr.id == MQTT_PROP_SUB_ID && d->n_sub_ids < BRK_MAX_SUB_IDS)
+				d->sub_ids[d->n_sub_ids++] = pr.num;
 		m = brk_msg_new(&pk.publish, pk.publish.topic.p, (uint16_t)pk.publish.topic.len, 0,
 				w->now);
+	}
 	free(buf);
 	if (m != NULL && expiry_ms != 0)
 		m->expire_at = expiry_ms > wall_ms ? w->now + (expiry_ms - wall_ms) * 1000000u
@@ -432,7 +613,8 @@ static int brk__restore_sess(void *arg, const struct plog_sess *ps)
 	/* A session connected at the crash went offline then: its expiry counts from now. */
 	uint64_t base = ps->connected ? R->wall : ps->time_ms;
 	uint64_t end = base + (uint64_t)ps->expiry_interval * 1000u;
-	if (ps->expiry_interval == 0 || ps->client_id.len > 65535 || (!never && end <= R->wall)) {
+	bool ended = ps->expiry_interval == 0 || (!never && end <= R->wall);
+	if (ps->client_id.len > 65535 || (ended && !ps->will.present)) {
 		if (R->gone != NULL)
 			R->gone(R->arg, ps);
 		return 0;
@@ -446,8 +628,29 @@ static int brk__restore_sess(void *arg, const struct plog_sess *ps)
 	s->durable = true;
 	s->version = ps->proto_version;
 	s->expiry_s = ps->expiry_interval;
-	s->expire_at = never ? BRK_NEVER : R->now + (end - R->wall) * 1000000u;
+	s->expire_at = never ? BRK_NEVER : ended ? R->now : R->now + (end - R->wall) * 1000000u;
 	brk_session_register_restored(w, s);
+	if (ps->will.present) {
+		/* The crash closed a connected session's network connection without DISCONNECT:
+		 * its will is due after the delay from now. A will already pending at the crash
+		 * is due at its disconnect + delay. Either goes out at the session's end if that
+		 * comes first (brk_session_timer_fire), and the worker logs it gone then. */
+		const struct plog_will *pw = &ps->will;
+		uint64_t due = base + (uint64_t)pw->delay_interval * 1000u;
+		s->will = brk__msg_rebuild(w, pw->topic, pw->qos, pw->retain, pw->payload,
+					   pw->props, 0, R->wall, NULL);
+		if (s->will == NULL)
+			goto nomem;
+		s->will->publisher = s->uid; /* still only ours: no local applies to it */
+		s->will_delay = pw->delay_interval;
+		s->will_at = R->now + (due > R->wall ? (due - R->wall) * 1000000u : 0);
+	}
+	if (ended) {
+		/* Expired while tachyond was down with a will: restored bare, so that the first
+		 * tick publishes the will and logs the expiry. */
+		brk_session_timer(s);
+		return 0;
+	}
 	for (const struct plog_sub *p = ps->subs; p != NULL; p = p->next) {
 		struct brk_sub *sub = malloc(sizeof(*sub) + p->filter_len + 1);
 		if (sub == NULL)
@@ -476,7 +679,7 @@ static int brk__restore_sess(void *arg, const struct plog_sess *ps)
 			R->max_mid = q->msg_id;
 		if (q->state != PLOG_QMSG_RELEASED) {
 			d->msg = brk__msg_rebuild(w, q->topic, q->qos, q->retain, q->payload,
-						  q->props, q->expiry_ms, R->wall);
+						  q->props, q->expiry_ms, R->wall, d);
 			if (d->msg == NULL) {
 				free(d);
 				continue;
@@ -518,7 +721,7 @@ static int brk__restore_ret(void *arg, const struct plog_retained *pr)
 	struct brk_worker *w = R->sh->workers[0];
 	w->now = R->now;
 	struct brk_msg *m = brk__msg_rebuild(w, pr->topic, pr->qos, true, pr->payload, pr->props,
-					     pr->expiry_ms, R->wall);
+					     pr->expiry_ms, R->wall, NULL);
 	if (m == NULL) {
 		R->err = -ENOMEM;
 		return 1;

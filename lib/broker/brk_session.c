@@ -390,10 +390,14 @@ void brk_session_detach(struct brk_session *s, bool abnormal)
 	s->expire_at = s->expiry_s == UINT32_MAX ? BRK_NEVER
 						  : w->now + (uint64_t)s->expiry_s * BRK_SEC;
 	if (s->will != NULL) {
-		if (s->will_delay == 0)
+		if (s->will_delay == 0) {
 			brk_will_publish(s);
-		else
+		} else {
 			s->will_at = w->now + (uint64_t)s->will_delay * BRK_SEC;
+			/* sess_disconnect cleared it in the replica: a pending will survives a
+			 * crash too, due at the disconnect's time + delay. */
+			brk_p_will(s);
+		}
 	}
 	/* Delivery states stay: QoS 1/2 in flight are sent again with DUP on reconnect. */
 	brk_session_timer(s);
@@ -437,8 +441,10 @@ void brk_session_timer_fire(struct brk_session *s)
 	struct brk_worker *w = s->w;
 	if (s->state != BRK_S_OFFLINE)
 		return;
-	if (s->will != NULL && w->now >= s->will_at)
+	if (s->will != NULL && w->now >= s->will_at) {
 		brk_will_publish(s);
+		brk_p_will(s); /* gone from the replica too: a restart must not send it again */
+	}
 	if (s->expire_at != BRK_NEVER && w->now >= s->expire_at) {
 		if (s->will != NULL)
 			brk_will_publish(s);

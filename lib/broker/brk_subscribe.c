@@ -6,6 +6,10 @@
  * [MQTT-3.8.4-3]; retained messages are sent according to Retain Handling (0: always,
  * 1: only for a new subscription, 2: never) and never for shared subscriptions
  * [MQTT-3.8.4-4, 5.0 4.8.2]. They go after the SUBACK, with RETAIN set [MQTT-3.3.1-8].
+ *
+ * In persistence_mode sync the SUBACK of a durable session waits until its sub_add records
+ * are on disk (brk_persist_suback): a client that saw SUBACK keeps the subscription through
+ * any crash. The retained messages wait with it, so they still follow it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -115,22 +119,63 @@ static uint8_t brk__subscribe_one(struct brk_conn *c, const struct mqtt_sub *e, 
 	return o.max_qos;
 }
 
+/* The retained messages of one filter, for the session's subscription to it (if it still
+ * has one: a held SUBACK may be released after an UNSUBSCRIBE). */
+static void brk__send_retained(struct brk_conn *c, const uint8_t *filter, uint16_t len,
+			       uint32_t sub_id)
+{
+	struct brk_session *s = c->s;
+	struct mqtt_str f = { .p = filter, .len = len };
+	struct brk_sub *sub = brk__find_sub(s, &f);
+	if (sub == NULL)
+		return;
+	struct brk__ret_list l = { 0 };
+	topic_retained_lookup(c->w->sh->tree, (const char *)filter, len, brk__ret_collect, &l);
+	for (size_t r = 0; r < l.n; r++) {
+		if (c->state == BRK_C_CONNECTED && c->s == s)
+			brk_deliver_to(s, l.v[r], &sub->opts, &sub_id, sub_id ? 1 : 0, true);
+		brk_msg_unref(l.v[r]);
+	}
+	free(l.v);
+}
+
+void brk_suback_send(struct brk_conn *c, const struct brk_suback *sa)
+{
+	if (c->state != BRK_C_CONNECTED || c->s == NULL)
+		return;
+	struct mqtt_packet p;
+	memset(&p, 0, sizeof(p));
+	p.type = sa->type;
+	p.suback.packet_id = sa->pid;
+	p.suback.codes.p = sa->data;
+	p.suback.codes.len = sa->n_codes;
+	brk_out_packet(c, &p);
+	/* Retained messages after the SUBACK [MQTT-3.3.1-8], filter by filter. */
+	const uint8_t *r = sa->data + sa->n_codes;
+	for (uint32_t k = 0; k < sa->n_ret && c->state == BRK_C_CONNECTED; k++) {
+		uint16_t len = (uint16_t)(r[0] | (r[1] << 8));
+		brk__send_retained(c, r + 2, len, sa->sub_id);
+		r += 2 + len;
+	}
+}
+
 int brk_handle_subscribe(struct brk_conn *c, const struct mqtt_packet *pkt)
 {
 	const struct mqtt_subscribe *sb = &pkt->subscribe;
-	struct brk_session *s = c->s;
 	uint32_t sub_id = 0;
 	if (c->version == MQTT_V5 && MQTT_PROP_HAS(&sb->props, MQTT_PROP_SUB_ID))
 		sub_id = sb->props.sub_id;
-	uint8_t stack[64];
-	uint8_t *codes = sb->count <= sizeof(stack) ? stack : malloc(sb->count);
+	/* Codes, then the filters whose retained messages follow, in one allocation: it is
+	 * what a held SUBACK keeps (brk_persist_suback). The packet's length bounds it. */
+	size_t cap = sizeof(struct brk_suback) + sb->count + sb->raw.len;
+	struct brk_suback *sa = malloc(cap);
 	bool *want = calloc(sb->count ? sb->count : 1, sizeof(bool));
-	if (codes == NULL || want == NULL) {
-		if (codes != stack)
-			free(codes);
+	if (sa == NULL || want == NULL) {
+		free(sa);
 		free(want);
 		return MQTT_RC_UNSPECIFIED;
 	}
+	uint8_t *codes = sa->data;
 	uint32_t off = 0, i = 0;
 	struct mqtt_sub e;
 	while (i < sb->count && mqtt_sub_next(sb, &off, &e)) {
@@ -145,34 +190,25 @@ int brk_handle_subscribe(struct brk_conn *c, const struct mqtt_packet *pkt)
 			want[i] = rc < 0x80 && !shared; /* no retain handling before 5.0 */
 		i++;
 	}
-	struct mqtt_packet p;
-	memset(&p, 0, sizeof(p));
-	p.type = MQTT_SUBACK;
-	p.suback.packet_id = sb->packet_id;
-	p.suback.codes.p = codes;
-	p.suback.codes.len = i;
-	brk_out_packet(c, &p);
-
+	sa->type = MQTT_SUBACK;
+	sa->pid = sb->packet_id;
+	sa->n_codes = i;
+	sa->sub_id = sub_id;
+	sa->n_ret = 0;
 	if (c->w->sh->set.retain_available) {
+		uint8_t *r = sa->data + i;
 		off = 0;
 		for (uint32_t k = 0; k < i && mqtt_sub_next(sb, &off, &e); k++) {
 			if (!want[k])
 				continue;
-			struct brk__ret_list l = { 0 };
-			topic_retained_lookup(c->w->sh->tree, (const char *)e.filter.p, e.filter.len,
-					      brk__ret_collect, &l);
-			struct brk_sub *sub = brk__find_sub(s, &e.filter);
-			for (size_t r = 0; r < l.n; r++) {
-				if (sub != NULL && c->state == BRK_C_CONNECTED)
-					brk_deliver_to(s, l.v[r], &sub->opts, &sub_id,
-						       sub_id ? 1 : 0, true);
-				brk_msg_unref(l.v[r]);
-			}
-			free(l.v);
+			r[0] = (uint8_t)e.filter.len;
+			r[1] = (uint8_t)(e.filter.len >> 8);
+			memcpy(r + 2, e.filter.p, e.filter.len);
+			r += 2 + e.filter.len;
+			sa->n_ret++;
 		}
 	}
-	if (codes != stack)
-		free(codes);
 	free(want);
+	brk_persist_suback(c, sa); /* sends now or when the sub_add records are durable */
 	return 0;
 }

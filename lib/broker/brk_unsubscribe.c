@@ -3,6 +3,8 @@
  * UNSUBSCRIBE -> UNSUBACK: removes the session's subscriptions to the exact filters
  * named (MQTT 5: 0x00 per removed filter, 0x11 "no subscription existed" otherwise;
  * 3.1.x UNSUBACK carries no codes). Messages already queued for the session stay.
+ * In persistence_mode sync a durable session's UNSUBACK waits for its sub_remove records
+ * (brk_persist_suback), like its SUBACK.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +15,10 @@ int brk_handle_unsubscribe(struct brk_conn *c, const struct mqtt_packet *pkt)
 {
 	const struct mqtt_subscribe *sb = &pkt->subscribe;
 	struct brk_session *s = c->s;
-	uint8_t stack[64];
-	uint8_t *codes = sb->count <= sizeof(stack) ? stack : malloc(sb->count);
-	if (codes == NULL)
+	struct brk_suback *sa = malloc(sizeof(*sa) + sb->count);
+	if (sa == NULL)
 		return MQTT_RC_UNSPECIFIED;
+	uint8_t *codes = sa->data;
 	uint32_t off = 0, i = 0;
 	struct mqtt_str f;
 	while (i < sb->count && mqtt_unsub_next(sb, &off, &f)) {
@@ -35,14 +37,11 @@ int brk_handle_unsubscribe(struct brk_conn *c, const struct mqtt_packet *pkt)
 		}
 		codes[i++] = rc;
 	}
-	struct mqtt_packet p;
-	memset(&p, 0, sizeof(p));
-	p.type = MQTT_UNSUBACK;
-	p.suback.packet_id = sb->packet_id;
-	p.suback.codes.p = codes;
-	p.suback.codes.len = c->version == MQTT_V5 ? i : 0;
-	brk_out_packet(c, &p);
-	if (codes != stack)
-		free(codes);
+	sa->type = MQTT_UNSUBACK;
+	sa->pid = sb->packet_id;
+	sa->n_codes = c->version == MQTT_V5 ? i : 0;
+	sa->sub_id = 0;
+	sa->n_ret = 0;
+	brk_persist_suback(c, sa); /* sync mode: once the sub_remove records are durable */
 	return 0;
 }

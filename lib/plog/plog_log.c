@@ -139,6 +139,7 @@ int plog_log_scan_buf(const uint8_t *buf, size_t len, plog_scan_cb cb, void *arg
 		res->stop = PLOG_SCAN_HEADER;
 		return 0;
 	}
+	res->version = (uint32_t)plog__le(buf + 8, 4);
 	res->base_seq = plog__le(buf + 16, 8);
 	res->last_seq = res->base_seq - 1;
 	res->valid_end = PLOG_LOG_HDR_LEN;
@@ -432,7 +433,7 @@ static int plog__open_tail(struct plog_log *log, uint64_t next_seq, struct plog_
 		} else if (sc.stop != PLOG_SCAN_END || sc.base_seq != last->seq) {
 			rc = plog_fs_err(err, -EBADMSG, "%s: damaged (%s); run recovery first", path,
 					 plog_scan_stop_str(sc.stop));
-		} else if (sc.last_seq + 1 == next_seq) {
+		} else if (sc.last_seq + 1 == next_seq && sc.version == PLOG_LOG_VERSION) {
 			int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 			if (fd < 0) {
 				rc = plog_fs_err(err, -errno, "%s: %s", path, strerror(errno));
@@ -444,6 +445,11 @@ static int plog__open_tail(struct plog_log *log, uint64_t next_seq, struct plog_
 			}
 			free(segs);
 			return rc;
+		} else if (sc.last_seq + 1 == next_seq) {
+			/* A segment of an older format version: our records (maybe of types that
+			 * version lacks) go to a new segment with our version in its header, so
+			 * that an older build refuses them instead of reading them as damage. An
+			 * empty one is simply written again under the same name. */
 		} else if (sc.last_seq >= next_seq || last->seq >= next_seq) {
 			/* Appending elsewhere would give two records the same sequence number. */
 			rc = plog_fs_err(err, -EBADMSG,

@@ -45,8 +45,13 @@ extern "C" {
 
 /** Segment header size (bytes before the first frame). */
 #define PLOG_LOG_HDR_LEN 32u
-/** Segment format version written by this build; higher versions are refused. */
-#define PLOG_LOG_VERSION 1u
+/**
+ * Segment format version written by this build; higher versions are refused, every lower
+ * one is read. 2 added the record type PLOG_REC_SESS_WILL (frames are otherwise those of 1),
+ * so a build that knows only 1 refuses a newer store instead of cutting it at the first
+ * record of an unknown type.
+ */
+#define PLOG_LOG_VERSION 2u
 /** The 8 magic bytes that open every segment. */
 #define PLOG_LOG_MAGIC "TCHYNLOG"
 
@@ -182,6 +187,7 @@ struct plog_scan {
 				 0 when the header is torn */
 	uint64_t file_len;  /**< bytes in the file/buffer */
 	int stop;           /**< enum plog_scan_stop */
+	uint32_t version;   /**< format version from the header (0 when the header is torn) */
 };
 
 /**

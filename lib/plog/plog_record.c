@@ -43,6 +43,7 @@ static const char *const plog__type_names[PLOG_REC_TYPE_END] = {
 	[PLOG_REC_QOS2_OUT_REL] = "qos2_out_rel",
 	[PLOG_REC_QOS2_IN_RECV] = "qos2_in_recv",
 	[PLOG_REC_QOS2_IN_DONE] = "qos2_in_done",
+	[PLOG_REC_SESS_WILL] = "sess_will",
 };
 
 bool plog_rec_type_valid(unsigned type)
@@ -310,6 +311,10 @@ static void plog__walk(struct plog__cur *c, struct plog_rec *r)
 	case PLOG_REC_QOS2_IN_DONE:
 		plog__str(c, &r->u.q2in.client_id);
 		plog__u16(c, &r->u.q2in.packet_id);
+		break;
+	case PLOG_REC_SESS_WILL:
+		plog__str(c, &r->u.will.client_id);
+		plog__will(c, &r->u.will.will);
 		break;
 	default:
 		c->bad = true;

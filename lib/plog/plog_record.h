@@ -14,7 +14,7 @@
  *     off  size  field
  *       0     4  payload length L (bytes of payload only, <= PLOG_REC_MAX_PAYLOAD)
  *       4     2  type (enum plog_rec_type)
- *       6     2  flags, 0 in format version 1 (anything else is refused)
+ *       6     2  flags, 0 in format versions 1 and 2 (anything else is refused)
  *       8     8  sequence number
  *      16     L  payload, fields in the order of the struct for that type
  *    16+L     4  CRC32C (Castagnoli, ISA-L crc32_iscsi) of bytes [0, 16+L)
@@ -72,9 +72,11 @@ enum plog_rec_type {
 	PLOG_REC_QOS2_OUT_REL = 12,   /**< PUBREC received, PUBREL sent: body dropped (u.mref) */
 	PLOG_REC_QOS2_IN_RECV = 13,   /**< inbound QoS 2: PUBREC sent, awaiting PUBREL (u.q2in) */
 	PLOG_REC_QOS2_IN_DONE = 14,   /**< inbound QoS 2: PUBREL received, PUBCOMP sent (u.q2in) */
+	PLOG_REC_SESS_WILL = 15,      /**< format 2: the session's will replaced or cleared
+				       *   (u.will), whether connected or not */
 };
 /** One past the highest type value. */
-#define PLOG_REC_TYPE_END 15
+#define PLOG_REC_TYPE_END 16
 
 /** MQTT 5 "session never expires" expiry interval. */
 #define PLOG_EXPIRY_NEVER 0xFFFFFFFFu
@@ -88,7 +90,11 @@ struct plog_bytes {
 	uint32_t len;       /**< length in bytes */
 };
 
-/** The will message a session carries while connected (MQTT 3.1.3.2 / 5 3.1.2.5). */
+/**
+ * The will message of a session (MQTT 3.1.3.2 / 5 3.1.2.5): while connected, and after an
+ * unclean disconnect while its Will Delay Interval runs (then it is due at the
+ * disconnect's time + delay_interval).
+ */
 struct plog_will {
 	bool present;              /**< false: no will; every other field is then 0/empty */
 	uint8_t qos;               /**< 0..2 */
@@ -158,6 +164,12 @@ struct plog_rec_q2in {
 	uint16_t packet_id;
 };
 
+/** PLOG_REC_SESS_WILL (format version 2). */
+struct plog_rec_will {
+	struct plog_bytes client_id;
+	struct plog_will will; /**< present = false: the session has no will any more */
+};
+
 /** A record: a type, its sequence number and the payload for that type. */
 struct plog_rec {
 	enum plog_rec_type type;
@@ -170,6 +182,7 @@ struct plog_rec {
 		struct plog_rec_msg msg;
 		struct plog_rec_mref mref;
 		struct plog_rec_q2in q2in;
+		struct plog_rec_will will;
 	} u;
 };
 

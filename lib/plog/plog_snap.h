@@ -47,7 +47,8 @@ extern "C" {
 #endif
 
 #define PLOG_SNAP_MAGIC "TCHYSNAP"
-#define PLOG_SNAP_VERSION 1u
+/** Snapshot format version written; see PLOG_LOG_VERSION (2: may hold PLOG_REC_SESS_WILL). */
+#define PLOG_SNAP_VERSION 2u
 #define PLOG_SNAP_HDR_LEN 64u
 
 /** What a snapshot holds (from its header) and, after writing, what it cost. */

@@ -473,6 +473,8 @@ static struct plog_bytes plog__rec_client(const struct plog_rec *r)
 	case PLOG_REC_QOS2_IN_RECV:
 	case PLOG_REC_QOS2_IN_DONE:
 		return r->u.q2in.client_id;
+	case PLOG_REC_SESS_WILL:
+		return r->u.will.client_id;
 	default:
 		return (struct plog_bytes){ 0 };
 	}
@@ -548,6 +550,10 @@ int plog_state_apply(struct plog_state *st, const struct plog_rec *r)
 		break;
 	case PLOG_REC_QOS2_IN_DONE:
 		orphan = !plog__q2in_del(st, s, r->u.q2in.packet_id);
+		break;
+	case PLOG_REC_SESS_WILL:
+		/* A will kept past a disconnect (its delay runs), or one published/dropped. */
+		rc = plog__will_set(st, s, &r->u.will.will);
 		break;
 	default:
 		break;

@@ -81,7 +81,9 @@ struct plog_sess {
 	bool connected;              /**< false after SESS_DISCONNECT */
 	uint32_t expiry_interval;
 	uint64_t time_ms;            /**< last connect or disconnect (expiry counts from it) */
-	struct plog_will will;       /**< owned copy; cleared at disconnect */
+	struct plog_will will;       /**< owned copy; cleared by SESS_DISCONNECT, set again by
+					  SESS_WILL when a delayed will is pending (due at
+					  time_ms + will.delay_interval * 1000) */
 	struct plog_sub *subs;
 	uint32_t nsubs;
 	struct plog_qmsg *qhead, *qtail;

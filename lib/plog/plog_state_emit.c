@@ -5,8 +5,9 @@
  * so that the snapshot cannot depend on the replica's internals.
  *
  * Emission order per session reproduces the state exactly when applied to an empty state:
- *   SESS_CREATE (will included) -> SESS_DISCONNECT if not connected (it clears the will, which
- *   a disconnected session never has) -> SUB_ADD in list order -> per queued message
+ *   SESS_CREATE (will included) -> SESS_DISCONNECT if not connected (it clears the will)
+ *   -> SESS_WILL if a disconnected session still has one (a delayed will pending: format 2)
+ *   -> SUB_ADD in list order -> per queued message
  *   MSG_QUEUE, then MSG_DELIVER (delivered) or QOS2_OUT_REL (released) -> QOS2_IN_RECV per id.
  * Retained messages follow the sessions, one RETAIN_SET each.
  */
@@ -38,6 +39,13 @@ static int plog__emit_sess(void *arg, const struct plog_sess *s)
 		r.u.sref.time_ms = s->time_ms;
 		if ((rc = e->cb(e->arg, &r)) != 0)
 			return rc;
+		if (s->will.present) {
+			r = (struct plog_rec){ .type = PLOG_REC_SESS_WILL };
+			r.u.will.client_id = s->client_id;
+			r.u.will.will = s->will;
+			if ((rc = e->cb(e->arg, &r)) != 0)
+				return rc;
+		}
 	}
 	for (const struct plog_sub *sub = s->subs; sub != NULL; sub = sub->next) {
 		r = (struct plog_rec){ .type = PLOG_REC_SUB_ADD };

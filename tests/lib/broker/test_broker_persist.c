@@ -6,6 +6,8 @@
  * brk_restore() rebuilds sessions, queued messages and retained messages from a replica.
  * Runs with 1 and 2 workers on the fake transport of brk_fake.h.
  */
+#include <time.h>
+
 #include "brk_fake.h"
 #include "plog/plog_state.h"
 
@@ -32,6 +34,16 @@ static int64_t t_persist(void *ctx, const struct plog_rec *rec)
 static uint64_t t_durable(void *ctx)
 {
 	return ((struct pw *)ctx)->durable;
+}
+
+/* What the control core has not taken yet, as the test says (records; bytes 0). */
+static uint64_t T_BACKLOG;
+
+static uint64_t t_backlog(void *ctx, uint64_t *bytes)
+{
+	(void)ctx;
+	*bytes = 0;
+	return T_BACKLOG;
 }
 
 static void t_all_durable(void)
@@ -64,7 +76,8 @@ static void t_bench(struct fk_bench *b, struct plog_state *st, bool sync)
 		memset(&PW[i], 0, sizeof(PW[i]));
 		PW[i].st = st;
 		struct brk_worker_ops o = { .post = t_post, .ctx = &PW[i], .persist = t_persist,
-					    .durable = sync ? t_durable : NULL };
+					    .durable = sync ? t_durable : NULL,
+					    .backlog = t_backlog };
 		b->w[i] = brk_worker_create(b->sh, i, &o);
 		brk_worker_tick(b->w[i], b->now);
 	}
@@ -81,7 +94,13 @@ static void test_sync_hold_and_replica(void)
 	t_bench(&b, st, true);
 	struct mqtt_packet r, p;
 	struct fk_conn *s = fk_client(&b, OTHER, MQTT_V311, "per", false);
-	CHECK(fk_subscribed(s, "q/#", 1));
+	p = fk_subscribe("q/#", 1, 1);
+	fk_send_pkt(s, &p);
+	fk_tick(&b, 1000000);
+	CHECK(!fk_recv(s, &r)); /* SUBACK held: the sub_add record is not durable */
+	t_all_durable();
+	fk_tick(&b, 1000000);
+	CHECK(fk_recv(s, &r) && r.type == MQTT_SUBACK && r.suback.codes.p[0] == 1);
 	brk_conn_lost(s->c);
 	s->lost = true;
 	const struct plog_sess *ps = plog_state_session(st, "per", 3);
@@ -186,12 +205,336 @@ static void test_async_acks_at_once(void)
 	plog_state_free(st);
 }
 
+/* A copy of the replica as it is now: what a kill -9 at this moment leaves on disk. */
+static int t_copy_cb(void *arg, const struct plog_rec *rec)
+{
+	return plog_state_apply(arg, rec);
+}
+
+static struct plog_state *t_copy(const struct plog_state *st)
+{
+	struct plog_state *c = plog_state_new();
+	if (c == NULL || plog_state_emit(st, t_copy_cb, c) != 0 || !plog_state_equal(st, c)) {
+		fprintf(stderr, "t_copy: the replica does not copy\n");
+		abort();
+	}
+	return c;
+}
+
+static struct mqtt_packet t_unsubscribe(const char *filter, uint16_t pid)
+{
+	static struct mqtt_str f;
+	struct mqtt_packet p;
+	memset(&p, 0, sizeof(p));
+	f.p = (const uint8_t *)filter;
+	f.len = (uint32_t)strlen(filter);
+	p.type = MQTT_UNSUBSCRIBE;
+	p.flags = 2;
+	p.subscribe.packet_id = pid;
+	p.subscribe.filters = &f;
+	p.subscribe.count = 1;
+	return p;
+}
+
+/* Sync mode: a durable session's SUBACK waits for its sub_add record and the retained
+ * messages wait behind it; UNSUBACK waits for sub_remove; a clean session's SUBACK does
+ * not wait. */
+static void test_suback_held(void)
+{
+	struct plog_state *st = plog_state_new();
+	struct fk_bench b;
+	t_bench(&b, st, true);
+	struct mqtt_packet r, p;
+	struct fk_conn *pub = fk_client(&b, OTHER, MQTT_V311, "pp", true);
+	p = fk_publish("k/1", "ret", 1, 3, true);
+	fk_send_pkt(pub, &p);
+	t_all_durable();
+	fk_tick(&b, 1000000);
+	CHECK(fk_recv(pub, &r) && r.type == MQTT_PUBACK && r.ack.packet_id == 3);
+
+	struct fk_conn *s = fk_client(&b, OTHER, MQTT_V311, "per", false);
+	p = fk_subscribe("k/#", 1, 9);
+	fk_send_pkt(s, &p);
+	fk_tick(&b, 1000000);
+	CHECK(!fk_recv(s, &r)); /* neither the SUBACK nor the retained message */
+	/* a clean session on the same worker meanwhile: answered at once, retained too */
+	struct fk_conn *cl = fk_client(&b, OTHER, MQTT_V311, "cl", true);
+	p = fk_subscribe("k/#", 1, 4);
+	fk_send_pkt(cl, &p);
+	CHECK(fk_recv(cl, &r) && r.type == MQTT_SUBACK && r.suback.packet_id == 4);
+	CHECK(fk_recv(cl, &r) && fk_is_pub(&r, "k/1", "ret") && r.publish.retain);
+	CHECK(!fk_recv(s, &r));
+	t_all_durable();
+	fk_tick(&b, 1000000);
+	CHECK(fk_recv(s, &r) && r.type == MQTT_SUBACK && r.suback.packet_id == 9 &&
+	      r.suback.codes.len == 1 && r.suback.codes.p[0] == 1);
+	CHECK(fk_recv(s, &r) && fk_is_pub(&r, "k/1", "ret") && r.publish.retain);
+	const struct plog_sess *ps = plog_state_session(st, "per", 3);
+	CHECK(ps != NULL && ps->nsubs == 1);
+
+	/* UNSUBACK waits for sub_remove; a PUBLISH acknowledged after it stays after it */
+	p = t_unsubscribe("k/#", 10);
+	fk_send_pkt(s, &p);
+	p = fk_publish("z/1", "x", 1, 11, false);
+	fk_send_pkt(s, &p);
+	fk_tick(&b, 1000000);
+	CHECK(!fk_recv(s, &r));
+	t_all_durable();
+	fk_tick(&b, 1000000);
+	CHECK(fk_recv(s, &r) && r.type == MQTT_UNSUBACK && r.ack.packet_id == 10);
+	CHECK(fk_recv(s, &r) && r.type == MQTT_PUBACK && r.ack.packet_id == 11);
+	ps = plog_state_session(st, "per", 3);
+	CHECK(ps != NULL && ps->nsubs == 0);
+	fk_free(s);
+	fk_free(cl);
+	fk_free(pub);
+	fk_bench_fini(&b);
+	plog_state_free(st);
+}
+
+static struct mqtt_packet t_connect_will(const char *id, uint32_t delay)
+{
+	struct mqtt_packet p = fk_connect(MQTT_V5, id, false, 60);
+	MQTT_PROP_SET(&p.connect.props, MQTT_PROP_SESSION_EXPIRY);
+	p.connect.props.session_expiry = 3600;
+	p.connect.will = true;
+	p.connect.will_qos = 1;
+	p.connect.will_topic.p = (const uint8_t *)"will/x";
+	p.connect.will_topic.len = 6;
+	p.connect.will_payload.p = (const uint8_t *)id;
+	p.connect.will_payload.len = (uint32_t)strlen(id);
+	if (delay != 0) {
+		MQTT_PROP_SET(&p.connect.will_props, MQTT_PROP_WILL_DELAY);
+		p.connect.will_props.will_delay = delay;
+	}
+	return p;
+}
+
+/* Restart from @p img with a will subscriber: @p at_once lists the wills due at once,
+ * @p later those due after the 30 s delay ('0': w0's, '3': w30's; payload = client id). */
+static void t_restart_wills(struct plog_state *img, const char *at_once, const char *later)
+{
+	struct fk_bench b;
+	struct mqtt_packet r;
+	t_bench(&b, img, false);
+	CHECK(brk_restore(b.sh, img, b.now, NULL, NULL) == 0);
+	struct fk_conn *ws = fk_client(&b, 0, MQTT_V311, "ws", true);
+	CHECK(fk_subscribed(ws, "will/#", 1));
+	fk_tick(&b, 200000000); /* the session wheel's granularity is 100 ms */
+	for (const char *e = at_once; *e; e++)
+		CHECK(fk_recv(ws, &r) && fk_is_pub(&r, "will/x", *e == '0' ? "w0" : "w30"));
+	CHECK(!fk_recv(ws, &r));
+	fk_tick(&b, 10 * 1000000000ull);
+	CHECK(!fk_recv(ws, &r)); /* the delay is 30 s */
+	fk_tick(&b, 21 * 1000000000ull);
+	for (const char *e = later; *e; e++)
+		CHECK(fk_recv(ws, &r) && fk_is_pub(&r, "will/x", *e == '0' ? "w0" : "w30"));
+	CHECK(!fk_recv(ws, &r));
+	/* published wills are gone from the replica: a second restart sends nothing */
+	const struct plog_sess *ps = plog_state_session(img, "w30", 3);
+	CHECK(ps == NULL || !ps->will.present);
+	ps = plog_state_session(img, "w0", 2);
+	CHECK(ps == NULL || !ps->will.present);
+	fk_free(ws);
+	fk_bench_fini(&b);
+}
+
+/* Wills are logged with the session: a crash with the client connected publishes the will
+ * after restart (after its delay); a will whose delay ran at the crash goes out when it
+ * ends; a normal DISCONNECT removes it. */
+static void test_wills(void)
+{
+	struct plog_state *st = plog_state_new();
+	struct fk_bench b;
+	struct mqtt_packet r, p;
+	t_bench(&b, st, false);
+	struct fk_conn *a = fk_open(&b, 0);
+	p = t_connect_will("w0", 0);
+	fk_send_pkt(a, &p);
+	CHECK(fk_recv(a, &r) && r.type == MQTT_CONNACK && r.connack.rc == 0);
+	struct fk_conn *c = fk_open(&b, OTHER);
+	p = t_connect_will("w30", 30);
+	fk_send_pkt(c, &p);
+	CHECK(fk_recv(c, &r) && r.type == MQTT_CONNACK && r.connack.rc == 0);
+	const struct plog_sess *ps = plog_state_session(st, "w30", 3);
+	CHECK(ps != NULL && ps->will.present && ps->will.delay_interval == 30 &&
+	      ps->will.qos == 1 && ps->will.payload.len == 3);
+	struct plog_state *connected = t_copy(st); /* kill -9 with both connected */
+
+	brk_conn_lost(c->c); /* network gone: the delay runs */
+	c->lost = true;
+	p = fk_connect(MQTT_V5, "", false, 0);
+	p.type = MQTT_DISCONNECT;
+	memset(&p.disconnect, 0, sizeof(p.disconnect));
+	fk_send_pkt(a, &p); /* normal DISCONNECT: the will is gone */
+	a->closed = true;
+	fk_tick(&b, 1000000);
+	ps = plog_state_session(st, "w30", 3);
+	CHECK(ps != NULL && !ps->connected && ps->will.present);
+	ps = plog_state_session(st, "w0", 2);
+	CHECK(ps != NULL && !ps->connected && !ps->will.present);
+	struct plog_state *pending = t_copy(st); /* kill -9 while w30's delay runs */
+	fk_free(a);
+	fk_free(c);
+	fk_bench_fini(&b);
+
+	t_restart_wills(connected, "0", "3");
+	t_restart_wills(pending, "", "3");
+	plog_state_free(connected);
+	plog_state_free(pending);
+	plog_state_free(st);
+}
+
+/* A session whose expiry passed while tachyond was down, its will's delay still running:
+ * the will goes out at once after the restart (the session's end comes first), and the
+ * session is gone. */
+static void test_will_of_expired_session(void)
+{
+	struct plog_state *st = plog_state_new();
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t wall = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	struct plog_rec r;
+	memset(&r, 0, sizeof(r));
+	r.type = PLOG_REC_SESS_CREATE;
+	r.u.sess.client_id = (struct plog_bytes){ (const uint8_t *)"old", 3 };
+	r.u.sess.proto_version = 5;
+	r.u.sess.expiry_interval = 5;
+	r.u.sess.time_ms = wall - 60000;
+	CHECK(plog_state_apply(st, &r) == 0);
+	memset(&r, 0, sizeof(r));
+	r.type = PLOG_REC_SESS_DISCONNECT;
+	r.u.sref.client_id = (struct plog_bytes){ (const uint8_t *)"old", 3 };
+	r.u.sref.time_ms = wall - 50000; /* expired 45 s ago */
+	CHECK(plog_state_apply(st, &r) == 0);
+	memset(&r, 0, sizeof(r));
+	r.type = PLOG_REC_SESS_WILL;
+	r.u.will.client_id = (struct plog_bytes){ (const uint8_t *)"old", 3 };
+	r.u.will.will = (struct plog_will){ .present = true, .qos = 1, .delay_interval = 3600,
+					    .topic = { (const uint8_t *)"will/x", 6 },
+					    .payload = { (const uint8_t *)"w0", 2 } };
+	CHECK(plog_state_apply(st, &r) == 0);
+
+	struct fk_bench b;
+	struct mqtt_packet m;
+	t_bench(&b, st, false);
+	CHECK(brk_restore(b.sh, st, b.now, NULL, NULL) == 0);
+	struct fk_conn *ws = fk_client(&b, 0, MQTT_V311, "ws", true);
+	CHECK(fk_subscribed(ws, "will/#", 1));
+	fk_tick(&b, 200000000);
+	CHECK(fk_recv(ws, &m) && fk_is_pub(&m, "will/x", "w0"));
+	CHECK(!fk_recv(ws, &m));
+	CHECK(plog_state_session(st, "old", 3) == NULL); /* sess_expire logged */
+	struct fk_conn *o = fk_open(&b, OTHER);
+	m = fk_connect(MQTT_V5, "old", false, 60);
+	fk_send_pkt(o, &m);
+	fk_tick(&b, 1000000);
+	CHECK(fk_recv(o, &m) && m.type == MQTT_CONNACK && !m.connack.session_present);
+	fk_free(o);
+	fk_free(ws);
+	fk_bench_fini(&b);
+	plog_state_free(st);
+}
+
+/* A queued message keeps its subscription identifiers through a restart. */
+static void test_sub_ids(void)
+{
+	struct plog_state *st = plog_state_new();
+	struct fk_bench b;
+	struct mqtt_packet r, p;
+	t_bench(&b, st, false);
+	struct fk_conn *s = fk_client(&b, OTHER, MQTT_V5, "sid", false);
+	p = fk_subscribe("q/#", 1, 2);
+	MQTT_PROP_SET(&p.subscribe.props, MQTT_PROP_SUB_ID);
+	p.subscribe.props.sub_id = 7;
+	uint32_t ids[1] = { 7 };
+	p.subscribe.props.sub_ids = ids;
+	p.subscribe.props.n_sub_ids = 1;
+	fk_send_pkt(s, &p);
+	CHECK(fk_recv(s, &r) && r.type == MQTT_SUBACK);
+	brk_conn_lost(s->c);
+	s->lost = true;
+	struct fk_conn *pub = fk_client(&b, 0, MQTT_V311, "pp", true);
+	p = fk_publish("q/1", "m1", 1, 5, false);
+	fk_send_pkt(pub, &p);
+	fk_tick(&b, 1000000);
+	const struct plog_sess *ps = plog_state_session(st, "sid", 3);
+	CHECK(ps != NULL && ps->nqueued == 1);
+	fk_free(s);
+	fk_free(pub);
+	fk_bench_fini(&b);
+
+	t_bench(&b, st, false);
+	CHECK(brk_restore(b.sh, st, b.now, NULL, NULL) == 0);
+	s = fk_open(&b, 0);
+	p = fk_connect(MQTT_V5, "sid", false, 60);
+	MQTT_PROP_SET(&p.connect.props, MQTT_PROP_SESSION_EXPIRY);
+	p.connect.props.session_expiry = 3600;
+	fk_send_pkt(s, &p);
+	fk_tick(&b, 1000000);
+	CHECK(fk_recv(s, &r) && r.type == MQTT_CONNACK && r.connack.session_present);
+	CHECK(fk_recv(s, &r) && fk_is_pub(&r, "q/1", "m1") &&
+	      MQTT_PROP_HAS(&r.publish.props, MQTT_PROP_SUB_ID) &&
+	      r.publish.props.n_sub_ids == 1 && r.publish.props.sub_id == 7);
+	fk_free(s);
+	fk_bench_fini(&b);
+	plog_state_free(st);
+}
+
+/* Async mode: past the backlog bound a connection is paused after its packet and reads
+ * again once the backlog is down to half; under it nothing changes. */
+static void test_backlog_bound(void)
+{
+	struct plog_state *st = plog_state_new();
+	struct fk_bench b;
+	struct mqtt_packet r, p;
+	t_bench(&b, st, false);
+	T_BACKLOG = 0;
+	struct fk_conn *pub = fk_client(&b, 0, MQTT_V311, "pp", true);
+	p = fk_publish("r/1", "a", 1, 1, true);
+	CHECK(fk_send_pkt(pub, &p) == BRK_CONTINUE);
+	CHECK(fk_recv(pub, &r) && r.type == MQTT_PUBACK);
+	T_BACKLOG = BRK_PERSIST_BACKLOG_RECORDS + 1;
+	p = fk_publish("r/2", "b", 1, 2, true);
+	CHECK(fk_send_pkt(pub, &p) == BRK_PAUSE); /* handled (async: acked), then paused */
+	CHECK(fk_recv(pub, &r) && r.type == MQTT_PUBACK && r.ack.packet_id == 2);
+	struct brk_counters k;
+	brk_shared_counters(b.sh, &k);
+	CHECK(k.persist_throttled == 1);
+	int resumes = pub->resumes;
+	T_BACKLOG = BRK_PERSIST_BACKLOG_RECORDS / 2 + 1; /* draining, not down to half yet */
+	fk_tick(&b, 1000000);
+	CHECK(pub->resumes == resumes);
+	T_BACKLOG = BRK_PERSIST_BACKLOG_RECORDS / 2;
+	fk_tick(&b, 1000000);
+	CHECK(pub->resumes == resumes + 1);
+	p = fk_publish("r/3", "c", 1, 3, true);
+	CHECK(fk_send_pkt(pub, &p) == BRK_CONTINUE);
+	CHECK(fk_recv(pub, &r) && r.type == MQTT_PUBACK && r.ack.packet_id == 3);
+	/* a connection closed while paused leaves the list */
+	struct fk_conn *c2 = fk_client(&b, 0, MQTT_V311, "c2", true);
+	T_BACKLOG = BRK_PERSIST_BACKLOG_RECORDS + 1;
+	p = fk_publish("r/4", "d", 0, 0, false);
+	CHECK(fk_send_pkt(c2, &p) == BRK_PAUSE);
+	fk_free(c2);
+	T_BACKLOG = 0;
+	fk_tick(&b, 1000000);
+	fk_free(pub);
+	fk_bench_fini(&b);
+	plog_state_free(st);
+}
+
 int main(void)
 {
 	rcu_register_thread();
 	for (NW = 1; NW <= 2; NW++) {
 		test_sync_hold_and_replica();
 		test_async_acks_at_once();
+		test_suback_held();
+		test_wills();
+		test_will_of_expired_session();
+		test_sub_ids();
+		test_backlog_bound();
 	}
 	rcu_unregister_thread();
 	if (fk_fail) {

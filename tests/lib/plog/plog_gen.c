@@ -147,6 +147,14 @@ void plog_gen_example(struct plog_gen *g, enum plog_rec_type type, struct plog_r
 	case PLOG_REC_QOS2_IN_DONE:
 		rec->u.q2in = (struct plog_rec_q2in){ .client_id = cid, .packet_id = 513 };
 		break;
+	case PLOG_REC_SESS_WILL:
+		rec->u.will = (struct plog_rec_will){
+			.client_id = cid,
+			.will = { .present = true, .qos = 2, .retain = false, .delay_interval = 600,
+				  .topic = plog__b("will/7", 6), .payload = plog__b("later", 5),
+				  .props = plog__b(g->props, 7) },
+		};
+		break;
 	}
 }
 
@@ -218,9 +226,18 @@ void plog_gen_next(struct plog_gen *g, struct plog_rec *rec)
 			rec->type = PLOG_REC_QOS2_IN_RECV;
 			rec->u.q2in = (struct plog_rec_q2in){ .client_id = cid, .packet_id = s->q2in };
 		}
-	} else if (pick < 98) {
+	} else if (pick < 97) {
 		rec->type = PLOG_REC_SESS_DISCONNECT;
 		rec->u.sref = (struct plog_rec_sref){ .client_id = cid, .time_ms = g->time_ms };
+	} else if (pick < 98) {
+		/* A delayed will kept (or dropped) past a disconnect. */
+		rec->type = PLOG_REC_SESS_WILL;
+		rec->u.will = (struct plog_rec_will){ .client_id = cid };
+		if ((r >> 26) & 1)
+			rec->u.will.will = (struct plog_will){ .present = true, .qos = 1,
+							       .delay_interval = 30,
+							       .topic = plog__topic(g, i),
+							       .payload = plog__b("late", 4) };
 	} else {
 		rec->type = pick == 98 ? PLOG_REC_SESS_END : PLOG_REC_SESS_EXPIRE;
 		rec->u.sref = (struct plog_rec_sref){ .client_id = cid, .time_ms = g->time_ms };

@@ -205,7 +205,7 @@ static void test_scan_verdicts(struct plog_gen *g)
 	CHECK_EQ(plog_log_scan_buf(buf, 3, NULL, NULL, &sc), -EBADMSG);
 	/* Newer version with a valid header CRC. */
 	plog_log_header(buf, 1);
-	buf[8] = 2;
+	buf[8] = PLOG_LOG_VERSION + 1;
 	uint32_t crc = plog_crc32c(0, buf, 28);
 	for (int i = 0; i < 4; i++)
 		buf[28 + i] = (uint8_t)(crc >> (8 * i));

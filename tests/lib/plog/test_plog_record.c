@@ -75,6 +75,13 @@ static bool rec_eq(const struct plog_rec *a, const struct plog_rec *b)
 	case PLOG_REC_QOS2_IN_DONE:
 		return bytes_eq(a->u.q2in.client_id, b->u.q2in.client_id) &&
 		       a->u.q2in.packet_id == b->u.q2in.packet_id;
+	case PLOG_REC_SESS_WILL: {
+		const struct plog_will *x = &a->u.will.will, *y = &b->u.will.will;
+		return bytes_eq(a->u.will.client_id, b->u.will.client_id) &&
+		       x->present == y->present && x->qos == y->qos && x->retain == y->retain &&
+		       x->delay_interval == y->delay_interval && bytes_eq(x->topic, y->topic) &&
+		       bytes_eq(x->payload, y->payload) && bytes_eq(x->props, y->props);
+	}
 	}
 	return false;
 }

@@ -143,7 +143,7 @@ static void test_damage(void)
 	CHECK_EQ(load_buf(longer, len + 5), -EBADMSG);
 	free(longer);
 	/* A newer format version with a valid header CRC: not damage, "upgrade". */
-	buf[8] = 2;
+	buf[8] = PLOG_SNAP_VERSION + 1;
 	uint32_t crc = plog_crc32c(0, buf, 60);
 	for (int i = 0; i < 4; i++)
 		buf[60 + i] = (uint8_t)(crc >> (8 * i));

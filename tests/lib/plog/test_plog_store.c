@@ -489,6 +489,48 @@ static void test_start_empty_and_refusals(void)
 	}
 }
 
+/* A store written by a version 1 build: read as it is; new records go to a new segment
+ * with this build's version, never appended under the old header. */
+static void test_version1_store(void)
+{
+	const char *dir = pt_path("v1");
+	struct plog_store *ps = open_ok(dir, NULL);
+	append_range(ps, 1, 201);
+	CHECK_EQ(plog_store_close(ps), 0);
+	char p1[1024], p2[1024];
+	snprintf(p1, sizeof(p1), "%s/log-00000000000000000001.tlog", dir);
+	snprintf(p2, sizeof(p2), "%s/log-00000000000000000201.tlog", dir);
+	size_t len;
+	uint8_t *buf = pt_read(p1, &len);
+	REQUIRE(buf != NULL && len > PLOG_LOG_HDR_LEN);
+	CHECK_EQ(buf[8], PLOG_LOG_VERSION);
+	buf[8] = 1;
+	uint32_t crc = plog_crc32c(0, buf, 28);
+	for (int i = 0; i < 4; i++)
+		buf[28 + i] = (uint8_t)(crc >> (8 * i));
+	pt_write(p1, buf, len);
+	free(buf);
+
+	ps = open_ok(dir, NULL);
+	CHECK_EQ(plog_store_recovery(ps)->records_replayed, 200);
+	CHECK_EQ(plog_store_recovery(ps)->tails_cut, 0);
+	check_state(ps, 200);
+	append_range(ps, 201, 301);
+	CHECK_EQ(plog_store_close(ps), 0);
+	buf = pt_read(p1, &len);
+	REQUIRE(buf != NULL);
+	CHECK_EQ(buf[8], 1); /* the old segment is left as it was */
+	free(buf);
+	buf = pt_read(p2, &len);
+	REQUIRE(buf != NULL);
+	CHECK_EQ(buf[8], PLOG_LOG_VERSION);
+	free(buf);
+	ps = open_ok(dir, NULL);
+	CHECK_EQ(plog_store_recovery(ps)->records_replayed, 300);
+	check_state(ps, 300);
+	CHECK_EQ(plog_store_close(ps), 0);
+}
+
 int main(void)
 {
 	test_reopen();
@@ -498,5 +540,6 @@ int main(void)
 	test_write_failure_latched();
 	test_snapshots();
 	test_start_empty_and_refusals();
+	test_version1_store();
 	return pt_done("plog-store");
 }
