@@ -459,12 +459,22 @@ int dp_worker_main(void *arg)
 
 		if (w->n_peers > 1)
 			dp__arp_drain(w);
-		uint16_t n = dp_io_rx(w, pkts, DP_BURST);
-		if (n > 0) {
+		/* Up to DP_RX_BURSTS bursts while the queue stays full: ACKs are what frees the
+		 * mbufs queued for sending, and with a million connections one burst per
+		 * iteration let the sending side (retries of starved connections, TCP output)
+		 * outrun them. */
+		uint16_t n = 0;
+		for (unsigned b = 0; b < DP_RX_BURSTS; b++) {
+			uint16_t got = dp_io_rx(w, pkts, DP_BURST);
+			if (got == 0)
+				break;
+			n = (uint16_t)(n + got);
 			w->cnt.rx_bursts++;
-			w->cnt.rx_pkts += n;
-			for (uint16_t i = 0; i < n; i++)
+			w->cnt.rx_pkts += got;
+			for (uint16_t i = 0; i < got; i++)
 				net_input(&w->nif, pkts[i]);
+			if (got < DP_BURST)
+				break;
 		}
 		if (w->app_poll != NULL)
 			w->app_poll(w->app_ctx, now);

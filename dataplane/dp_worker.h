@@ -41,6 +41,7 @@ struct tachyon_config;
 struct dp_mqtt;
 
 #define DP_BURST 32                            /**< rx burst and TX buffer size */
+#define DP_RX_BURSTS 4                         /**< rx bursts per iteration, at most */
 #define DP_TX_DRAIN_NS (100ull * 1000)         /**< max time a frame waits in the TX buffer */
 #define DP_TXQ_MAX 4096                        /**< TX backlog cap (power of 2), see txq */
 #define DP_HOUSEKEEP_NS (100ull * 1000000)     /**< net_timer() period */

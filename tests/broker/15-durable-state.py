@@ -23,7 +23,6 @@ Usage: 15-durable-state.py [--workers N] [--tachyond PATH] [-k NAME]
 
 import argparse
 import os
-import socket
 import sys
 import time
 
@@ -35,40 +34,7 @@ import mqtt_wire as mw  # noqa: E402
 from harness import check  # noqa: E402
 
 WORKERS = 1
-CONF = ["persistence true", "persistence_mode sync", "autosave_interval 0"]
-V5_KEEP = {"session_expiry": 3600}
-
-
-def wait_mqtt(b, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((b.ip, 1883), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise harness.TestFailure(f"no MQTT on {b.ip}:1883 after {timeout}s:\n{b.log_text()}")
-
-
-def start(b):
-    b.start()
-    wait_mqtt(b)
-
-
-def restart_after_kill(b):
-    b.kill()  # SIGKILL, then the tap is removed; the store stays
-    start(b)
-
-
-def conn(b, version, timeout=5.0):
-    return mw.Conn(b.ip, 1883, version, timeout)
-
-
-def persistent(b, cid, version, session_present=None, will=None):
-    c = conn(b, version)
-    c.connect(cid, clean=False, props=V5_KEEP if version == 5 else None,
-              session_present=session_present, will=will)
-    return c
+from durable import CONF, conn, persistent, restart_after_kill, start  # noqa: E402
 
 
 def suback_survives_kill():
