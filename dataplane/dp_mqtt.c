@@ -61,7 +61,7 @@ struct dp_mqtt;
  * rx_off bytes of the first one consumed; part holds a packet straddling segments. */
 struct dp__mconn {
 	struct dp__mconn *next, *prev;   /* worker's list */
-	struct dp__mconn *rnext;         /* ready list (resume pending) */
+	struct dp__mconn *rnext, *rprev; /* ready list (resume pending; O(1) unlink) */
 	struct dp_mqtt *m;
 	struct tcp_conn *tc;
 	struct brk_conn *bc;
@@ -681,12 +681,14 @@ static void dp__mconn_free(struct dp__mconn *mc)
 		m->conns = mc->next;
 	if (mc->next != NULL)
 		mc->next->prev = mc->prev;
-	if (mc->ready) {
-		struct dp__mconn **pp = &m->ready;
-		while (*pp != NULL && *pp != mc)
-			pp = &(*pp)->rnext;
-		if (*pp == mc)
-			*pp = mc->rnext;
+	if (mc->ready) { /* O(1): a million connections may be freed at once (shutdown) */
+		if (mc->rprev != NULL)
+			mc->rprev->rnext = mc->rnext;
+		else
+			m->ready = mc->rnext;
+		if (mc->rnext != NULL)
+			mc->rnext->rprev = mc->rprev;
+		mc->ready = false;
 	}
 	dp__unstarve(mc);
 	rte_pktmbuf_free(mc->rx);
@@ -736,7 +738,10 @@ static void dp__resume(void *tctx)
 	mc->paused = false;
 	if (!mc->ready) {
 		mc->ready = true;
+		mc->rprev = NULL;
 		mc->rnext = mc->m->ready;
+		if (mc->rnext != NULL)
+			mc->rnext->rprev = mc;
 		mc->m->ready = mc;
 	}
 }
@@ -1097,6 +1102,8 @@ void dp_mqtt_poll(void *ctx, uint64_t now_ns)
 	while (m->ready != NULL) {
 		struct dp__mconn *mc = m->ready;
 		m->ready = mc->rnext;
+		if (m->ready != NULL)
+			m->ready->rprev = NULL;
 		mc->ready = false;
 		if (!mc->paused)
 			dp__feed(mc);
