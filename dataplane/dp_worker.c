@@ -148,6 +148,22 @@ static void dp__txq_drain(struct dp_worker *w)
 		w->cnt.tx_pkts += sent;
 		w->txq_head = (w->txq_head + sent) & (DP_TXQ_MAX - 1);
 		w->txq_len -= sent;
+		if (sent == 0 && w->now_ns - w->link_checked_ns >= DP_LINK_CHECK_NS) {
+			/* Nothing taken: a busy queue, or a link that went down (a memif peer that
+			 * left). A down link loses frames anyway; keeping them would hold mbufs
+			 * and keep the worker spinning on a dead port until it comes back. */
+			w->link_checked_ns = w->now_ns;
+			struct rte_eth_link link;
+			memset(&link, 0, sizeof(link));
+			if (rte_eth_link_get_nowait(w->port_id, &link) == 0 &&
+			    link.link_status == RTE_ETH_LINK_DOWN) {
+				for (; w->txq_len > 0; w->txq_len--) {
+					rte_pktmbuf_free(w->txq[w->txq_head]);
+					w->txq_head = (w->txq_head + 1) & (DP_TXQ_MAX - 1);
+					w->cnt.tx_drops++;
+				}
+			}
+		}
 		if (sent < k)
 			return;
 	}

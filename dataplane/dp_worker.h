@@ -44,6 +44,7 @@ struct dp_mqtt;
 #define DP_RX_BURSTS 4                         /**< rx bursts per iteration, at most */
 #define DP_TX_DRAIN_NS (100ull * 1000)         /**< max time a frame waits in the TX buffer */
 #define DP_TXQ_MAX 4096                        /**< TX backlog cap (power of 2), see txq */
+#define DP_LINK_CHECK_NS (1000ull * 1000)      /**< link status read at most this often */
 #define DP_HOUSEKEEP_NS (100ull * 1000000)     /**< net_timer() period */
 #define DP_IDLE_NS (200ull * 1000)             /**< spin this long without frames, then sleep */
 #define DP_MAX_SLEEP_MS 10                     /**< longest sleep: bounds stop latency */
@@ -56,7 +57,8 @@ struct dp_worker_counters {
 	uint64_t rx_pkts;        /**< frames received */
 	uint64_t rx_bursts;      /**< non-empty rx bursts */
 	uint64_t tx_pkts;        /**< frames the PMD accepted */
-	uint64_t tx_drops;       /**< frames refused by a full TX ring with the backlog full, freed */
+	uint64_t tx_drops;       /**< frames freed unsent: ring and backlog full, or the backlog
+				  *   dropped while the link was down */
 	uint64_t tx_flushes;     /**< TX bursts */
 	uint64_t sleeps;         /**< times the worker went to sleep (idle backoff) */
 	uint64_t wakeups_rx;     /**< sleeps ended by an rx interrupt */
@@ -112,6 +114,7 @@ struct dp_worker {
 	 *  retransmission timeout). At most txq_cap frames (min(DP_TXQ_MAX, pool size / 8),
 	 *  so the backlog can never starve the pool); beyond that frames are dropped. */
 	uint32_t txq_head, txq_len, txq_cap;
+	uint64_t link_checked_ns;      /**< last link check after a refused backlog (see flush) */
 	struct rte_mbuf *txq[DP_TXQ_MAX];
 
 	/* ARP sharing: bindings learnt by one worker reach the others through their rings
