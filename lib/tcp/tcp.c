@@ -355,22 +355,24 @@ uint64_t tcp_next_deadline_ns(const struct tcp_stack *s)
 
 /* ---------------------------------------------------------------- output list, release */
 
-void tcp__retry_later(struct tcp_stack *s, struct tcp_conn *c)
+/* Link @p c on list @p q (outq or retryq) unless it is on one of them already. */
+static void tcp__onq_push(struct tcp_conn **q, struct tcp_conn *c)
 {
 	if (c->flags & TF_ON_OUTQ)
 		return;
 	c->flags |= TF_ON_OUTQ;
-	c->onext = s->retryq;
-	s->retryq = c;
+	c->onext = *q;
+	*q = c;
+}
+
+void tcp__retry_later(struct tcp_stack *s, struct tcp_conn *c)
+{
+	tcp__onq_push(&s->retryq, c);
 }
 
 void tcp__outq_add(struct tcp_stack *s, struct tcp_conn *c)
 {
-	if (c->flags & TF_ON_OUTQ)
-		return;
-	c->flags |= TF_ON_OUTQ;
-	c->onext = s->outq;
-	s->outq = c;
+	tcp__onq_push(&s->outq, c);
 }
 
 static void tcp__free_chain_list(struct rte_mbuf *m)
