@@ -7,9 +7,9 @@
  * worker how many of its records are on disk (sync mode releases held PUBACK/PUBREC on
  * that), writes snapshots every autosave_interval seconds, on `snapshot` and at shutdown.
  *
- * Data flow: worker -> dp_mqtt ring (frame, seq 0) -> rt__p_drain -> plog_store_append
+ * Data flow: worker -> dp_persist ring (frame, seq 0) -> rt__p_drain -> plog_store_append
  * (seq assigned, replica updated) -> plog_store_flush (write) -> plog_store_sync (fdatasync,
- * group commit) -> dp_mqtt_persist_durable(worker, records on disk).
+ * group commit) -> dp_persist_durable(worker, records on disk).
  *
  * Error convention: set-up functions return 0 or -1 with a sentence in err. A write or
  * fsync failure is latched by the log: from then on nothing more is published as durable
@@ -27,6 +27,7 @@
 #include <sys/timerfd.h>
 
 #include "dp_mqtt.h"
+#include "dp_persist.h"
 #include "mgmt.h"
 #include "plog/plog_store.h"
 #include "rt.h"
@@ -115,7 +116,7 @@ int rt_persist_attach(struct rt *rt, char *err, size_t errlen)
 	struct rt_persist *p = rt->persist;
 	if (p == NULL)
 		return 0;
-	int rc = dp_mqtt_persist_init(rt->n_workers, p->efd, p->sync);
+	int rc = dp_persist_init(rt->n_workers, p->efd, p->sync, dp_mqtt_wake);
 	if (rc != 0) {
 		snprintf(err, errlen, "persistence: cannot create the record rings: %s",
 			 strerror(-rc));
@@ -349,7 +350,7 @@ static void rt__p_sync(struct rt_persist *p)
 		return;
 	}
 	for (unsigned i = 0; i < p->n_workers; i++)
-		dp_mqtt_persist_durable(i, p->drained[i]);
+		dp_persist_durable(i, p->drained[i]);
 }
 
 /* Records taken per worker per round: bounded so that the group commit rule is looked at
@@ -371,7 +372,7 @@ static void rt__p_drain_all(struct rt_persist *p, bool bounded)
 		}
 		any = false;
 		for (unsigned i = 0; i < p->n_workers; i++) {
-			unsigned n = dp_mqtt_persist_drain(i, rt__p_frame, p, RT__P_ROUND);
+			unsigned n = dp_persist_drain(i, rt__p_frame, p, RT__P_ROUND);
 			p->drained[i] += n;
 			any |= n > 0;
 		}
@@ -463,7 +464,7 @@ void rt_persist_close(struct rt *rt)
 	 * shutdown) is in the rings or their overflow lists. */
 	bool more;
 	do {
-		more = dp_mqtt_persist_flush_overflow();
+		more = dp_persist_flush_overflow();
 		rt__p_drain_all(p, false);
 	} while (more);
 	if (!p->failed) {
@@ -473,7 +474,7 @@ void rt_persist_close(struct rt *rt)
 	int rc = plog_store_close(p->ps);
 	if (rc != 0)
 		TLOG_ERR("persist", "%s: closing the store: %s", p->dir, strerror(-rc));
-	dp_mqtt_persist_fini();
+	dp_persist_fini();
 	close(p->efd);
 	close(p->tfd);
 	rt->persist = NULL;

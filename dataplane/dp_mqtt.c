@@ -28,6 +28,7 @@
 #include "dp_ctl.h"
 #include "dp_mqtt.h"
 #include "dp_msgmem.h"
+#include "dp_persist.h"
 #include "dp_tls.h"
 #include "dp_worker.h"
 #include "mqtt/mqtt.h"
@@ -38,7 +39,6 @@
 #include "util/log.h"
 
 #define DP__INBOX_SIZE 16384
-#define DP__PRING_SIZE 65536   /* persistence records in flight to the control core */
 #define DP__EXT_CHUNK 61440u   /* external buffer length is 16 bits */
 #define DP__LINGER_NS (5ull * 1000000000) /* a closed connection's peer has this long to close */
 /* mbufs of the worker's pool the glue never takes for sends: TCP needs them for headers,
@@ -118,210 +118,12 @@ static const struct tachyon_config *dp__cfg;                /* for dp_mqtt_tls_r
 
 static const struct brk_conn_ops dp__ops;
 
-/* ---- persistence: records to the control core ----
- *
- * One single-producer/single-consumer ring per worker carries encoded record frames
- * (seq 0; the control core's log assigns the real one) to the control core; when it is
- * full they wait, in order, on an overflow list that is retried first (the worker never
- * blocks). The control core learns there is work from one eventfd (written only when the
- * pending flag was clear, so at most once per control-core wake-up) and publishes back,
- * per worker, how many of its records are on disk (durable). */
-
-struct dp__pframe {
-	struct dp__pframe *next;     /* overflow list */
-	uint32_t len;
-	uint8_t data[];
-};
-
-struct dp__pw {
-	struct rte_ring *ring;
-	struct dp__pframe *ovf, *ovf_tail;
-	uint64_t seq;                /* records handed over (worker-local sequence) */
-	uint64_t bytes;              /* their frame bytes */
-	uint64_t durable;            /* atomic: written by the control core */
-	uint64_t taken, taken_bytes; /* atomic: records (bytes) the control core dequeued */
-	uint32_t throttled;          /* atomic: the worker paused connections for the backlog
-					and wants a wake-up once it is down to half */
-};
-
-static struct dp__pw dp__pws[BRK_MAX_WORKERS];
-static unsigned dp__pn;
-static int dp__ctl_efd = -1;
-static bool dp__psync;
-static uint32_t dp__ctl_pending;     /* atomic: the eventfd was written, not yet drained */
-
-static void dp__ctl_kick(void)
+/* The control core woke worker @p i: records became durable, or its persistence backlog
+ * went down (dp_persist.c). */
+void dp_mqtt_wake(unsigned i)
 {
-	if (__atomic_load_n(&dp__ctl_pending, __ATOMIC_RELAXED) == 0 &&
-	    __atomic_exchange_n(&dp__ctl_pending, 1, __ATOMIC_ACQ_REL) == 0) {
-		uint64_t one = 1;
-		if (write(dp__ctl_efd, &one, sizeof(one)) < 0) {
-			/* EAGAIN: the counter is full, the control core is awake anyway. */
-		}
-	}
-}
-
-/* Move what waits on the overflow list into the ring, in order. @return whether any moved. */
-static bool dp__ovf_flush(struct dp__pw *pw)
-{
-	bool moved = false;
-	while (pw->ovf != NULL && rte_ring_sp_enqueue(pw->ring, pw->ovf) == 0) {
-		pw->ovf = pw->ovf->next;
-		if (pw->ovf == NULL)
-			pw->ovf_tail = NULL;
-		moved = true;
-	}
-	return moved;
-}
-
-static int64_t dp__persist(void *ctx, const struct plog_rec *rec)
-{
-	struct dp__pw *pw = ctx;
-	int64_t size = plog_rec_frame_size(rec);
-	if (size < 0)
-		return size;
-	struct dp__pframe *f = malloc(sizeof(*f) + (size_t)size);
-	if (f == NULL)
-		return -ENOMEM;
-	struct plog_rec r = *rec;
-	r.seq = 0;
-	if (plog_rec_encode(&r, f->data, (size_t)size) != size) {
-		free(f);
-		return -EINVAL;
-	}
-	f->len = (uint32_t)size;
-	f->next = NULL;
-	dp__ovf_flush(pw);
-	if (pw->ovf != NULL || rte_ring_sp_enqueue(pw->ring, f) != 0) {
-		if (pw->ovf_tail != NULL)
-			pw->ovf_tail->next = f;
-		else
-			pw->ovf = f;
-		pw->ovf_tail = f;
-	}
-	dp__ctl_kick();
-	pw->bytes += (uint64_t)size; /* not f->len: f may already be the control core's */
-	return (int64_t)++pw->seq;
-}
-
-/* The worker asks after each packet and, while it has connections paused for the backlog,
- * every loop. While the backlog is over half its bound the control core is asked to wake
- * the worker after its next drain (so that it resumes them, or moves more of its overflow
- * list into the ring). */
-static uint64_t dp__backlog(void *ctx, uint64_t *bytes)
-{
-	struct dp__pw *pw = ctx;
-	uint64_t n = pw->seq - __atomic_load_n(&pw->taken, __ATOMIC_ACQUIRE);
-	*bytes = pw->bytes - __atomic_load_n(&pw->taken_bytes, __ATOMIC_ACQUIRE);
-	if (n > BRK_PERSIST_BACKLOG_RECORDS / 2 || *bytes > BRK_PERSIST_BACKLOG_BYTES / 2)
-		__atomic_store_n(&pw->throttled, 1, __ATOMIC_RELEASE);
-	return n;
-}
-
-static uint64_t dp__durable(void *ctx)
-{
-	struct dp__pw *pw = ctx;
-	return __atomic_load_n(&pw->durable, __ATOMIC_ACQUIRE);
-}
-
-int dp_mqtt_persist_init(unsigned n_workers, int efd, bool sync)
-{
-	if (n_workers == 0 || n_workers > BRK_MAX_WORKERS)
-		return -EINVAL;
-	for (unsigned i = 0; i < n_workers; i++) {
-		char name[RTE_RING_NAMESIZE];
-		snprintf(name, sizeof(name), "plog_w%u", i);
-		dp__pws[i].ring = rte_ring_create(name, DP__PRING_SIZE, SOCKET_ID_ANY,
-						  RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (dp__pws[i].ring == NULL)
-			return -ENOMEM;
-	}
-	dp__pn = n_workers;
-	dp__ctl_efd = efd;
-	dp__psync = sync;
-	return 0;
-}
-
-unsigned dp_mqtt_persist_drain(unsigned i, int (*fn)(void *arg, const uint8_t *frame,
-						     uint32_t len), void *arg, unsigned max)
-{
-	if (i >= dp__pn)
-		return 0;
-	struct dp__pw *pw = &dp__pws[i];
-	if (i == 0)
-		__atomic_store_n(&dp__ctl_pending, 0, __ATOMIC_RELEASE);
-	void *v[64];
-	unsigned total = 0, n;
-	uint64_t bytes = 0;
-	do {
-		unsigned want = max - total < RTE_DIM(v) ? max - total : RTE_DIM(v);
-		n = rte_ring_sc_dequeue_burst(pw->ring, v, want, NULL);
-		for (unsigned k = 0; k < n; k++) {
-			struct dp__pframe *f = v[k];
-			fn(arg, f->data, f->len);
-			bytes += f->len;
-			free(f);
-		}
-		total += n;
-	} while (n == RTE_DIM(v) && total < max);
-	if (total == 0)
-		return 0;
-	/* Only this thread writes taken: plain read, release store (dp__backlog). */
-	uint64_t taken = __atomic_load_n(&pw->taken, __ATOMIC_RELAXED) + total;
-	uint64_t tbytes = __atomic_load_n(&pw->taken_bytes, __ATOMIC_RELAXED) + bytes;
-	__atomic_store_n(&pw->taken_bytes, tbytes, __ATOMIC_RELEASE);
-	__atomic_store_n(&pw->taken, taken, __ATOMIC_RELEASE);
-	if (__atomic_load_n(&pw->throttled, __ATOMIC_ACQUIRE) != 0 &&
-	    __atomic_exchange_n(&pw->throttled, 0, __ATOMIC_ACQ_REL) != 0 && !dp__stopping &&
-	    dp__all[i] != NULL)
-		dp_worker_wake(dp__all[i]->w); /* to resume its paused connections, or flush */
-	return total;
-}
-
-void dp_mqtt_persist_durable(unsigned i, uint64_t n)
-{
-	if (i >= dp__pn || __atomic_load_n(&dp__pws[i].durable, __ATOMIC_RELAXED) >= n)
-		return;
-	__atomic_store_n(&dp__pws[i].durable, n, __ATOMIC_RELEASE);
-	if (!dp__stopping && dp__all[i] != NULL)
+	if (!dp__stopping && i < dp__n && dp__all[i] != NULL)
 		dp_worker_wake(dp__all[i]->w);
-}
-
-void dp_mqtt_persist_fini(void)
-{
-	for (unsigned i = 0; i < dp__pn; i++) {
-		struct dp__pw *pw = &dp__pws[i];
-		void *f;
-		while (rte_ring_sc_dequeue(pw->ring, &f) == 0)
-			free(f);
-		while (pw->ovf != NULL) {
-			struct dp__pframe *n = pw->ovf->next;
-			free(pw->ovf);
-			pw->ovf = n;
-		}
-		pw->ovf_tail = NULL;
-		rte_ring_free(pw->ring);
-		memset(pw, 0, sizeof(*pw));
-	}
-	dp__pn = 0;
-	dp__ctl_efd = -1;
-}
-
-/* Records still on a worker's overflow list go to the ring (the workers have stopped:
- * the control core's final drain). */
-bool dp_mqtt_persist_flush_overflow(void)
-{
-	bool left = false;
-	for (unsigned i = 0; i < dp__pn; i++) {
-		struct dp__pw *pw = &dp__pws[i];
-		while (pw->ovf != NULL && rte_ring_sp_enqueue(pw->ring, pw->ovf) == 0) {
-			pw->ovf = pw->ovf->next;
-			if (pw->ovf == NULL)
-				pw->ovf_tail = NULL;
-		}
-		left |= pw->ovf != NULL;
-	}
-	return left;
 }
 
 int dp_mqtt_restore(const struct plog_state *st,
@@ -1079,17 +881,7 @@ void dp_mqtt_poll(void *ctx, uint64_t now_ns)
 {
 	struct dp_mqtt *m = ctx;
 	m->avail_est = rte_mempool_avail_count(m->w->pool);
-	struct dp__pw *pw = &dp__pws[m->w->index];
-	if (pw->ovf != NULL) {
-		/* Records that found the ring full: retry (they would otherwise wait for the
-		 * next record of this worker). */
-		while (pw->ovf != NULL && rte_ring_sp_enqueue(pw->ring, pw->ovf) == 0) {
-			pw->ovf = pw->ovf->next;
-			if (pw->ovf == NULL)
-				pw->ovf_tail = NULL;
-		}
-		dp__ctl_kick();
-	}
+	dp_persist_poll(m->w->index);
 	brk_worker_tick(m->bw, now_ns);
 	struct brk_xmsg msgs[32];
 	unsigned n;
@@ -1189,12 +981,7 @@ int dp_mqtt_attach(struct dp_worker *w, struct tcp_stack *stack,
 	m->inbox = rte_ring_create_elem(name, sizeof(struct brk_xmsg), DP__INBOX_SIZE,
 					w->socket_id, RING_F_SC_DEQ);
 	struct brk_worker_ops ops = { .post = dp__post, .ctx = NULL, .wake = dp__wake };
-	if (dp__pn > w->index) {
-		ops.ctx = &dp__pws[w->index];
-		ops.persist = dp__persist;
-		ops.durable = dp__psync ? dp__durable : NULL;
-		ops.backlog = dp__backlog;
-	}
+	dp_persist_ops(w->index, &ops);
 	m->bw = m->inbox != NULL ? brk_worker_create(dp__sh, w->index, &ops) : NULL;
 	if (m->bw == NULL) {
 		rte_ring_free(m->inbox);

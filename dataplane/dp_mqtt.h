@@ -61,32 +61,10 @@ struct plog_state;
 struct plog_sess;
 
 /**
- * Persistence on (call before the first dp_mqtt_attach, main lcore): one record ring per
- * worker towards the control core, which epolls @p efd (an eventfd written when records
- * wait). @p sync: hold PUBACK/PUBREC until their records are durable.
- * @return 0, -EINVAL, -ENOMEM.
+ * Wake worker @p i if it sleeps and still runs (the persistence transport's wake callback,
+ * dp_persist_init(): records became durable, or the backlog went down). Any thread.
  */
-int dp_mqtt_persist_init(unsigned n_workers, int efd, bool sync);
-
-/**
- * Control core: take up to @p max record frames (seq 0) worker @p i has handed over, in
- * order, calling @p fn for each (the frame is freed after the call). The n-th frame ever
- * taken from worker i is its record number n. @return frames taken.
- */
-unsigned dp_mqtt_persist_drain(unsigned i, int (*fn)(void *arg, const uint8_t *frame,
-						     uint32_t len), void *arg, unsigned max);
-
-/** Control core: worker @p i's first @p n records are on disk (wakes the worker). */
-void dp_mqtt_persist_durable(unsigned i, uint64_t n);
-
-/**
- * After the workers stopped: move records waiting on overflow lists into the rings.
- * @return true when some are still waiting (the rings are full: drain and call again).
- */
-bool dp_mqtt_persist_flush_overflow(void);
-
-/** After the last dp_mqtt_destroy and the final drain: free the rings. */
-void dp_mqtt_persist_fini(void);
+void dp_mqtt_wake(unsigned i);
 
 /**
  * Rebuild the recovered state in the broker (brk_restore): after every worker attached,

@@ -114,6 +114,13 @@ struct brk_worker_ops {
 	 */
 	int64_t (*persist)(void *ctx, const struct plog_rec *rec);
 	/**
+	 * Optional: like persist() (same numbering), and the record is applied only after
+	 * every record any other worker had handed over before this call: a fence across
+	 * workers. A session's new owner logs the session's creation with it after a takeover,
+	 * so the old owner's last records about the session are applied first. NULL: persist().
+	 */
+	int64_t (*persist_after_all)(void *ctx, const struct plog_rec *rec);
+	/**
 	 * Sync mode: the highest worker-local sequence number known to be on disk (published
 	 * by the control core; a relaxed atomic load). NULL with persist = async mode.
 	 */

@@ -177,8 +177,17 @@ enum brk_input brk_handle_connect(struct brk_conn *c, const struct mqtt_packet *
 	struct brk_xfer *x = NULL;
 	bool wait = false;
 	brk_session_register(w, s, cn->clean_start, &x, &wait);
-	if (s->durable || s->replaced)
-		brk_p_sess_create(s, cn->clean_start);
+	if (s->durable || s->replaced) {
+		/* Waiting for another worker's state: the old owner may still write records
+		 * about this client until it hands over, so the creation is logged then,
+		 * after them (brk_session.c, brk__xfer_arrived). */
+		if (wait) {
+			s->p_create_due = true;
+			s->p_create_clean = cn->clean_start;
+		} else {
+			brk_p_sess_create(s, cn->clean_start, false);
+		}
+	}
 	if (wait) {
 		c->state = BRK_C_WAIT_XFER;
 		c->pause |= BRK_PAUSE_XFER;

@@ -17,7 +17,7 @@ int brk_handle_disconnect(struct brk_conn *c, const struct mqtt_packet *pkt)
 		bool changed = s->expiry_s != d->props.session_expiry;
 		s->expiry_s = d->props.session_expiry;
 		if (changed && s->expiry_s != 0)
-			brk_p_sess_create(s, false); /* the replica learns the new interval */
+			brk_p_sess_create(s, false, false); /* the replica learns the new interval */
 	}
 	c->normal_disconnect = c->version != MQTT_V5 || d->rc == 0;
 	brk_conn_close(c, 0);

@@ -141,6 +141,9 @@ struct brk_session {
 	struct brk_session *fwd;
 	uint16_t fwd_worker;
 	bool fwd_set, fwd_clean;
+	/* Waiting for the previous owner's state (PENDING): its creation is logged when the
+	 * state arrives, fenced after the old owner's records (brk_p_sess_create). */
+	bool p_create_due, p_create_clean;
 };
 
 /** State moved from one worker to another on takeover. */
@@ -456,7 +459,7 @@ static inline bool brk_persist_on(const struct brk_worker *w)
 {
 	return w->ops.persist != NULL;
 }
-void brk_p_sess_create(struct brk_session *s, bool clean);
+void brk_p_sess_create(struct brk_session *s, bool clean, bool after_all);
 void brk_p_sess(struct brk_session *s, unsigned type);
 void brk_p_will(struct brk_session *s);
 void brk_p_sub_add(struct brk_session *s, const struct brk_sub *sub);

@@ -59,15 +59,22 @@ static struct plog_bytes brk__b(const void *p, size_t n)
 	return b;
 }
 
-static void brk__emit(struct brk_worker *w, struct plog_rec *r)
+static void brk__emit_fenced(struct brk_worker *w, struct plog_rec *r, bool after_all)
 {
-	int64_t seq = w->ops.persist(w->ops.ctx, r);
+	int64_t seq = after_all && w->ops.persist_after_all != NULL
+			      ? w->ops.persist_after_all(w->ops.ctx, r)
+			      : w->ops.persist(w->ops.ctx, r);
 	if (seq < 0) {
 		BRK_CNT(w, persist_errors, 1);
 		return;
 	}
 	w->pseq = (uint64_t)seq;
 	BRK_CNT(w, persist_records, 1);
+}
+
+static void brk__emit(struct brk_worker *w, struct plog_rec *r)
+{
+	brk__emit_fenced(w, r, false);
 }
 
 /* Broker clock -> wall clock (Unix ms) for an expiry; 0 = never. */
@@ -98,7 +105,9 @@ static void brk__will_rec(const struct brk_session *s, struct plog_will *pw)
 	pw->props = brk__b(m->pub.props.raw.p, m->pub.props.raw.len);
 }
 
-void brk_p_sess_create(struct brk_session *s, bool clean)
+/* @p after_all: the session was taken over from another worker (or waited for one): the
+ * record is fenced after every other worker's records so far (ops->persist_after_all). */
+void brk_p_sess_create(struct brk_session *s, bool clean, bool after_all)
 {
 	struct brk_worker *w = s->w;
 	if (!brk_persist_on(w))
@@ -110,7 +119,7 @@ void brk_p_sess_create(struct brk_session *s, bool clean)
 		r.type = PLOG_REC_SESS_END;
 		r.u.sref.client_id = brk__b(s->id, s->id_len);
 		r.u.sref.time_ms = brk__wall_ms();
-		brk__emit(w, &r);
+		brk__emit_fenced(w, &r, after_all);
 		return;
 	}
 	r.type = PLOG_REC_SESS_CREATE;
@@ -120,7 +129,7 @@ void brk_p_sess_create(struct brk_session *s, bool clean)
 	r.u.sess.expiry_interval = s->expiry_s;
 	r.u.sess.time_ms = brk__wall_ms();
 	brk__will_rec(s, &r.u.sess.will);
-	brk__emit(w, &r);
+	brk__emit_fenced(w, &r, after_all);
 }
 
 void brk_p_will(struct brk_session *s)

@@ -309,6 +309,12 @@ static void brk__xfer_arrived(struct brk_worker *w, struct brk_session *s, struc
 		}
 		return;
 	}
+	if (s->p_create_due) {
+		/* Every record the old owner wrote about this client was handed over before
+		 * x was posted: the fence puts the creation after them. */
+		s->p_create_due = false;
+		brk_p_sess_create(s, s->p_create_clean, true);
+	}
 	if (s->conn != NULL) {
 		brk_connect_finish(s->conn, x);
 		return;

@@ -48,6 +48,7 @@ struct fk_bench {
 	unsigned in_n[FK_WORKERS];
 	uint64_t now;
 	struct brk_listener lst;
+	bool hold;   /* fk_pump() delivers nothing: cross-worker messages wait in the inboxes */
 };
 
 int fk_fail;
@@ -66,7 +67,7 @@ static __attribute__((unused)) int fk_post(void *ctx, unsigned to, const struct 
 /* Deliver every pending cross-worker message, until none is left. */
 static __attribute__((unused)) void fk_pump(struct fk_bench *b)
 {
-	bool any = true;
+	bool any = !b->hold;
 	while (any) {
 		any = false;
 		for (unsigned i = 0; i < b->n; i++) {

@@ -31,6 +31,17 @@ static int64_t t_persist(void *ctx, const struct plog_rec *rec)
 	return (int64_t)++p->seq;
 }
 
+/* Fenced records (ops->persist_after_all): the fake applies every record when it is
+ * handed over, so the order of calls is the order a control core honouring the fence
+ * applies them in. */
+static unsigned T_FENCED;
+
+static int64_t t_persist_after_all(void *ctx, const struct plog_rec *rec)
+{
+	T_FENCED++;
+	return t_persist(ctx, rec);
+}
+
 static uint64_t t_durable(void *ctx)
 {
 	return ((struct pw *)ctx)->durable;
@@ -76,6 +87,7 @@ static void t_bench(struct fk_bench *b, struct plog_state *st, bool sync)
 		memset(&PW[i], 0, sizeof(PW[i]));
 		PW[i].st = st;
 		struct brk_worker_ops o = { .post = t_post, .ctx = &PW[i], .persist = t_persist,
+					    .persist_after_all = t_persist_after_all,
 					    .durable = sync ? t_durable : NULL,
 					    .backlog = t_backlog };
 		b->w[i] = brk_worker_create(b->sh, i, &o);
@@ -524,6 +536,85 @@ static void test_backlog_bound(void)
 	plog_state_free(st);
 }
 
+/* A takeover across workers: the old owner (worker 0) still writes records about the
+ * client after the new connection (worker 1) arrived, until it reads the TAKEOVER. The new
+ * session's creation must reach the log after them, fenced: otherwise the replica ends
+ * with a message queued for the old session inside the new clean one, or with the new
+ * session marked disconnected and carrying the old connection's will. */
+static void test_takeover_order(void)
+{
+	struct plog_state *st = plog_state_new();
+	struct fk_bench b;
+	struct mqtt_packet r, p;
+	t_bench(&b, st, false);
+	T_FENCED = 0;
+
+	/* 1. A message queued for the old session while the TAKEOVER is on its way. */
+	struct fk_conn *o = fk_client(&b, 0, MQTT_V5, "tk", false);
+	CHECK(fk_subscribed(o, "s/#", 1));
+	brk_conn_lost(o->c);
+	o->lost = true;
+	struct fk_conn *pub = fk_client(&b, 0, MQTT_V311, "pp", true);
+	b.hold = true;
+	struct fk_conn *n = fk_open(&b, 1);
+	p = fk_connect(MQTT_V5, "tk", true, 60); /* clean start, durable (expiry 3600) */
+	MQTT_PROP_SET(&p.connect.props, MQTT_PROP_SESSION_EXPIRY);
+	p.connect.props.session_expiry = 3600;
+	fk_send_pkt(n, &p);
+	CHECK(!fk_recv(n, &r)); /* waits for worker 0's state */
+	p = fk_publish("s/1", "stale", 1, 3, false);
+	fk_send_pkt(pub, &p); /* worker 0 queues it for the old session: msg_queue */
+	const struct plog_sess *ps = plog_state_session(st, "tk", 2);
+	CHECK(ps != NULL && ps->nqueued == 1);
+	b.hold = false;
+	fk_tick(&b, 1000000);
+	CHECK(fk_recv(n, &r) && r.type == MQTT_CONNACK && r.connack.rc == 0 &&
+	      !r.connack.session_present);
+	ps = plog_state_session(st, "tk", 2);
+	CHECK(ps != NULL && ps->connected && ps->nqueued == 0 && ps->nsubs == 0);
+	CHECK(T_FENCED == 1);
+
+	/* 2. The old connection drops (sess_disconnect, sess_will of its will) while the new
+	 * one waits: the new session must stay connected, with its own will. */
+	struct fk_conn *w = fk_open(&b, 0);
+	p = t_connect_will("tw", 30);
+	fk_send_pkt(w, &p);
+	CHECK(fk_recv(w, &r) && r.type == MQTT_CONNACK && r.connack.rc == 0);
+	b.hold = true;
+	struct fk_conn *w2 = fk_open(&b, 1);
+	p = t_connect_will("tw", 30);
+	p.connect.will_payload.p = (const uint8_t *)"new";
+	p.connect.will_payload.len = 3;
+	fk_send_pkt(w2, &p);
+	brk_conn_lost(w->c);
+	w->lost = true;
+	ps = plog_state_session(st, "tw", 2);
+	CHECK(ps != NULL && !ps->connected && ps->will.present);
+	b.hold = false;
+	fk_tick(&b, 1000000);
+	CHECK(fk_recv(w2, &r) && r.type == MQTT_CONNACK && r.connack.rc == 0 &&
+	      r.connack.session_present);
+	ps = plog_state_session(st, "tw", 2);
+	CHECK(ps != NULL && ps->connected && ps->will.present && ps->will.payload.len == 3 &&
+	      memcmp(ps->will.payload.ptr, "new", 3) == 0);
+	CHECK(T_FENCED == 2);
+
+	/* 3. On one worker nothing needs a fence: the old session's records are earlier in
+	 * the same worker's order. */
+	struct fk_conn *l = fk_client(&b, 1, MQTT_V5, "tk", false);
+	CHECK(T_FENCED == 2);
+	ps = plog_state_session(st, "tk", 2);
+	CHECK(ps != NULL && ps->connected);
+	fk_free(o);
+	fk_free(pub);
+	fk_free(n);
+	fk_free(w);
+	fk_free(w2);
+	fk_free(l);
+	fk_bench_fini(&b);
+	plog_state_free(st);
+}
+
 int main(void)
 {
 	rcu_register_thread();
@@ -536,6 +627,8 @@ int main(void)
 		test_sub_ids();
 		test_backlog_bound();
 	}
+	NW = 2;
+	test_takeover_order();
 	rcu_unregister_thread();
 	if (fk_fail) {
 		fprintf(stderr, "%d check(s) failed\n", fk_fail);
