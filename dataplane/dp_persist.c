@@ -303,9 +303,12 @@ bool dp_persist_flush_overflow(void)
 uint64_t dp_persist_pending(void)
 {
 	uint64_t n = 0;
-	for (unsigned i = 0; i < dp__pn; i++)
-		n += __atomic_load_n(&dp__pws[i].seq, __ATOMIC_ACQUIRE) -
-		     __atomic_load_n(&dp__pws[i].taken, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < dp__pn; i++) {
+		/* taken first: a frame can be taken before its worker counts it in seq. */
+		uint64_t t = __atomic_load_n(&dp__pws[i].taken, __ATOMIC_ACQUIRE);
+		uint64_t s = __atomic_load_n(&dp__pws[i].seq, __ATOMIC_ACQUIRE);
+		n += s > t ? s - t : 0;
+	}
 	return n;
 }
 
