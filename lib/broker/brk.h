@@ -121,7 +121,11 @@ struct plog_sess;
  * Recovery: rebuild the durable state the control core recovered (lib/plog) in the broker:
  * sessions (offline, spread over the workers; a reconnecting client takes its session over
  * as in any takeover), their subscriptions, queued and in-flight QoS 1/2 messages (sent
- * again with DUP on reconnect) and inbound QoS 2 ids, and the retained messages.
+ * again with DUP on reconnect) and inbound QoS 2 ids, and the retained messages. Each
+ * session keeps the username and listener of its last connection, so that its will and the
+ * messages delivered to it are checked against that listener's ACL as that user; a
+ * listener index the configuration no longer has becomes 0 (format 1 and 2 stores have
+ * none: anonymous, listener 0).
  * Call once every worker exists and before any runs, on a thread registered with QSBR.
  * @param gone  called for each session not restored because it expired while the broker
  *   was down (the control core logs sess_expire for it); may be NULL.
@@ -216,7 +220,8 @@ struct brk_sec_listener {
  * which this call waits for, so the caller must not be an online QSBR reader (the control
  * core is not one). Logins remembered as verified are forgotten (a changed or deleted user
  * must log in against the new table). Until the first call, brk_shared_create() set up
- * allow_anonymous from the configuration and no tables.
+ * allow_anonymous from the configuration and no tables. @p n is also the number of
+ * listeners brk_restore() accepts in a restored session (others are given listener 0).
  * @return 0, or -ENOMEM (nothing changed) / -EINVAL (n is 0 or too large).
  */
 int brk_security_publish(struct brk_shared *sh, const struct brk_sec_listener *l, unsigned n);

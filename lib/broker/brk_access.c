@@ -93,6 +93,9 @@ int brk_sec_shared_init(struct brk_shared *sh, const struct tachyon_config *cfg)
 	x->gen = ++sh->sec_gen;
 	for (unsigned i = 0; i < BRK_MAX_LISTENERS; i++)
 		x->l[i].allow_anonymous = conf_listener_allow_anonymous(cfg, i);
+	sh->n_listeners = cfg->n_listeners == 0 ? 1
+			  : cfg->n_listeners > BRK_MAX_LISTENERS ? BRK_MAX_LISTENERS
+								 : cfg->n_listeners;
 	sh->sec = x; /* no worker runs yet */
 	/* Without the thread, passwords are checked on the worker (slower for the others). */
 	sh->ver = brk__verifier_start();
@@ -121,6 +124,7 @@ int brk_security_publish(struct brk_shared *sh, const struct brk_sec_listener *l
 		x->l[i].acl = src->acl != NULL ? auth_acl_ref(src->acl) : NULL;
 	}
 	x->gen = ++sh->sec_gen; /* one writer: the control core */
+	sh->n_listeners = n;
 	struct brk_sec *old = rcu_xchg_pointer(&sh->sec, x);
 	/* After this no worker holds a pointer into @c old (QSBR: each passed a quiescent
 	 * state, i.e. finished the packet it was handling). */

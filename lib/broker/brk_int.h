@@ -258,6 +258,9 @@ struct auth_rl;
 struct brk_shared {
 	struct topic_tree *tree;
 	struct brk_sec *sec;         /**< RCU pointer: rcu_dereference() on workers */
+	unsigned n_listeners;        /**< listeners configured (1..BRK_MAX_LISTENERS), then
+				      *   as last published: brk_restore() gives a session of a
+				      *   listener past them listener 0 (control core only) */
 	uint64_t sec_gen;            /**< last published gen (control core) */
 	uint8_t pwc_key[32];         /**< secret that keys the login cache's tags */
 	uint32_t rl_burst;           /**< auth_fail_burst */

@@ -4,8 +4,9 @@
  * for the control core (struct brk_worker_ops.persist), holding PUBACK / PUBREC / PUBREL /
  * SUBACK / UNSUBACK in sync mode until those records are on disk, bounding the backlog of
  * records the control core has not taken yet, and rebuilding the recovered state at start
- * (brk_restore: sessions, their wills, subscriptions, queued messages with their
- * subscription identifiers, retained messages). docs/durability.md is the overview; the
+ * (brk_restore: sessions with the username and listener of their last connection, their
+ * wills, subscriptions, queued messages with their subscription identifiers, retained
+ * messages). docs/durability.md is the overview; the
  * control core's side is control/rt_persist.c, the transport's (rings, eventfd)
  * dataplane/dp_mqtt.c.
  *
@@ -129,6 +130,11 @@ void brk_p_sess_create(struct brk_session *s, bool clean, bool after_all)
 	r.u.sess.expiry_interval = s->expiry_s;
 	r.u.sess.time_ms = brk__wall_ms();
 	brk__will_rec(s, &r.u.sess.will);
+	/* Who connected, so that a restored will and restored queued messages are checked
+	 * against the ACL as this user on this listener (brk_restore). */
+	r.u.sess.has_username = s->username != NULL;
+	r.u.sess.username = brk__b(s->username, s->username != NULL ? s->username_len : 0);
+	r.u.sess.listener = s->lst;
 	brk__emit_fenced(w, &r, after_all);
 }
 
@@ -638,7 +644,21 @@ static int brk__restore_sess(void *arg, const struct plog_sess *ps)
 	s->version = ps->proto_version;
 	s->expiry_s = ps->expiry_interval;
 	s->expire_at = never ? BRK_NEVER : ended ? R->now : R->now + (end - R->wall) * 1000000u;
+	/* The identity of its last connection: the will and the queued messages are checked
+	 * against the ACL as that user on that listener, as before the restart. A listener
+	 * the configuration no longer has falls back to the first one's ACL table. */
+	s->lst = ps->listener < R->sh->n_listeners ? ps->listener : 0;
 	brk_session_register_restored(w, s);
+	if (ps->has_username) {
+		/* Registered first: on ENOMEM the worker frees the session with the others. */
+		s->username = malloc((size_t)ps->username.len + 1);
+		if (s->username == NULL)
+			goto nomem;
+		if (ps->username.len)
+			memcpy(s->username, ps->username.ptr, ps->username.len);
+		s->username[ps->username.len] = '\0';
+		s->username_len = (uint16_t)ps->username.len;
+	}
 	if (ps->will.present) {
 		/* The crash closed a connected session's network connection without DISCONNECT:
 		 * its will is due after the delay from now. A will already pending at the crash

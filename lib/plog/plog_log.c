@@ -147,7 +147,7 @@ int plog_log_scan_buf(const uint8_t *buf, size_t len, plog_scan_cb cb, void *arg
 	while (off < len) {
 		struct plog_rec rec;
 		size_t flen;
-		int perr = plog_rec_parse(buf + off, len - off, &rec, &flen);
+		int perr = plog_rec_parse_ver(buf + off, len - off, res->version, &rec, &flen);
 		if (perr != 0) {
 			res->stop = perr == PLOG_PARSE_SHORT    ? PLOG_SCAN_TORN
 				    : perr == PLOG_PARSE_LENGTH ? PLOG_SCAN_LENGTH

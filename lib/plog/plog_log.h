@@ -46,12 +46,13 @@ extern "C" {
 /** Segment header size (bytes before the first frame). */
 #define PLOG_LOG_HDR_LEN 32u
 /**
- * Segment format version written by this build; higher versions are refused, every lower
- * one is read. 2 added the record type PLOG_REC_SESS_WILL (frames are otherwise those of 1),
- * so a build that knows only 1 refuses a newer store instead of cutting it at the first
- * record of an unknown type.
+ * Segment format version written by this build (the record format, PLOG_REC_VERSION);
+ * higher versions are refused, every lower one is read, each frame by the version of its
+ * segment. 2 added the record type PLOG_REC_SESS_WILL (frames are otherwise those of 1),
+ * 3 the username and listener of PLOG_REC_SESS_CREATE, so a build that knows only an older
+ * version refuses a newer store instead of cutting it at the first record it cannot read.
  */
-#define PLOG_LOG_VERSION 2u
+#define PLOG_LOG_VERSION PLOG_REC_VERSION
 /** The 8 magic bytes that open every segment. */
 #define PLOG_LOG_MAGIC "TCHYNLOG"
 

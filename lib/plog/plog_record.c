@@ -4,7 +4,9 @@
  * place that knows the byte layout of a record; the log and the snapshot only move frames.
  *
  * Encoding is two passes over the same field walker (plog__walk): once counting bytes, once
- * writing them, so the size computation and the writer cannot disagree.
+ * writing them, so the size computation and the writer cannot disagree. The walker knows
+ * the format version it reads or writes, so that the fields a version added are the only
+ * place where versions differ.
  */
 #include "plog/plog_record.h"
 
@@ -104,6 +106,7 @@ struct plog__cur {
 	size_t pos;
 	size_t cap;
 	bool bad;
+	uint32_t version;     /* format version of the frame, 1..PLOG_REC_VERSION */
 };
 
 static void plog__u8(struct plog__cur *c, uint8_t *v)
@@ -262,6 +265,12 @@ static void plog__walk(struct plog__cur *c, struct plog_rec *r)
 		plog__u32(c, &r->u.sess.expiry_interval);
 		plog__u64(c, &r->u.sess.time_ms);
 		plog__will(c, &r->u.sess.will);
+		if (c->version < 3)
+			break; /* the read pass leaves the identity zero: anonymous, listener 0 */
+		plog__bool(c, &r->u.sess.has_username);
+		if (!c->bad && r->u.sess.has_username)
+			plog__str(c, &r->u.sess.username);
+		plog__u8(c, &r->u.sess.listener);
 		break;
 	case PLOG_REC_SESS_DISCONNECT:
 	case PLOG_REC_SESS_END:
@@ -313,6 +322,10 @@ static void plog__walk(struct plog__cur *c, struct plog_rec *r)
 		plog__u16(c, &r->u.q2in.packet_id);
 		break;
 	case PLOG_REC_SESS_WILL:
+		if (c->version < 2) {
+			c->bad = true; /* a type version 1 does not have */
+			break;
+		}
 		plog__str(c, &r->u.will.client_id);
 		plog__will(c, &r->u.will.will);
 		break;
@@ -322,9 +335,16 @@ static void plog__walk(struct plog__cur *c, struct plog_rec *r)
 	}
 }
 
-int64_t plog_rec_frame_size(const struct plog_rec *rec)
+static bool plog__version_ok(uint32_t version)
 {
-	struct plog__cur c = { 0 };
+	return version >= 1 && version <= PLOG_REC_VERSION;
+}
+
+int64_t plog_rec_frame_size_ver(const struct plog_rec *rec, uint32_t version)
+{
+	if (!plog__version_ok(version))
+		return -EINVAL;
+	struct plog__cur c = { .version = version };
 	/* The walker takes a non-const record because the read pass fills it; the sizing
 	 * pass only reads, so a local copy keeps the caller's const promise. */
 	struct plog_rec tmp = *rec;
@@ -334,16 +354,22 @@ int64_t plog_rec_frame_size(const struct plog_rec *rec)
 	return (int64_t)(c.pos + PLOG_REC_OVERHEAD);
 }
 
-int64_t plog_rec_encode(const struct plog_rec *rec, uint8_t *buf, size_t cap)
+int64_t plog_rec_frame_size(const struct plog_rec *rec)
 {
-	int64_t size = plog_rec_frame_size(rec);
+	return plog_rec_frame_size_ver(rec, PLOG_REC_VERSION);
+}
+
+int64_t plog_rec_encode_ver(const struct plog_rec *rec, uint32_t version, uint8_t *buf,
+			    size_t cap)
+{
+	int64_t size = plog_rec_frame_size_ver(rec, version);
 	if (size < 0)
 		return size;
 	if ((uint64_t)size > cap)
 		return -ENOSPC;
 	size_t plen = (size_t)size - PLOG_REC_OVERHEAD;
 	struct plog_rec tmp = *rec;
-	struct plog__cur c = { .wbuf = buf + PLOG_REC_HDR_LEN, .cap = plen };
+	struct plog__cur c = { .wbuf = buf + PLOG_REC_HDR_LEN, .cap = plen, .version = version };
 	plog__walk(&c, &tmp);
 	plog__put32(buf, (uint32_t)plen);
 	plog__put16(buf + 4, (uint16_t)rec->type);
@@ -353,7 +379,18 @@ int64_t plog_rec_encode(const struct plog_rec *rec, uint8_t *buf, size_t cap)
 	return size;
 }
 
+int64_t plog_rec_encode(const struct plog_rec *rec, uint8_t *buf, size_t cap)
+{
+	return plog_rec_encode_ver(rec, PLOG_REC_VERSION, buf, cap);
+}
+
 int plog_rec_parse(const uint8_t *buf, size_t len, struct plog_rec *rec, size_t *frame_len)
+{
+	return plog_rec_parse_ver(buf, len, PLOG_REC_VERSION, rec, frame_len);
+}
+
+int plog_rec_parse_ver(const uint8_t *buf, size_t len, uint32_t version, struct plog_rec *rec,
+		       size_t *frame_len)
 {
 	*frame_len = 0;
 	if (len < PLOG_REC_HDR_LEN)
@@ -370,12 +407,12 @@ int plog_rec_parse(const uint8_t *buf, size_t len, struct plog_rec *rec, size_t 
 	if (plog_crc32c(0, buf, PLOG_REC_HDR_LEN + plen) != plog__get32(buf + PLOG_REC_HDR_LEN + plen))
 		return PLOG_PARSE_CRC;
 	uint16_t type = plog__get16(buf + 4);
-	if (plog__get16(buf + 6) != 0 || !plog_rec_type_valid(type))
+	if (plog__get16(buf + 6) != 0 || !plog_rec_type_valid(type) || !plog__version_ok(version))
 		return PLOG_PARSE_FORMAT;
 	memset(rec, 0, sizeof(*rec));
 	rec->type = (enum plog_rec_type)type;
 	rec->seq = plog__get64(buf + 8);
-	struct plog__cur c = { .rbuf = buf + PLOG_REC_HDR_LEN, .cap = plen };
+	struct plog__cur c = { .rbuf = buf + PLOG_REC_HDR_LEN, .cap = plen, .version = version };
 	plog__walk(&c, rec);
 	if (c.bad || c.pos != plen)
 		return PLOG_PARSE_FORMAT;

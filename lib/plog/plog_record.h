@@ -14,7 +14,7 @@
  *     off  size  field
  *       0     4  payload length L (bytes of payload only, <= PLOG_REC_MAX_PAYLOAD)
  *       4     2  type (enum plog_rec_type)
- *       6     2  flags, 0 in format versions 1 and 2 (anything else is refused)
+ *       6     2  flags, 0 in format versions 1 to 3 (anything else is refused)
  *       8     8  sequence number
  *      16     L  payload, fields in the order of the struct for that type
  *    16+L     4  CRC32C (Castagnoli, ISA-L crc32_iscsi) of bytes [0, 16+L)
@@ -23,6 +23,12 @@
  * filters are MQTT strings, at most 65535 bytes); `bin` = u32 length + bytes (payloads and
  * MQTT 5 property blocks). A decoder rejects trailing bytes, booleans other than 0/1, QoS > 2
  * and unknown types: a record is either exactly what some writer encoded or it is refused.
+ *
+ * Format versions: a frame does not carry its version; the segment or snapshot header that
+ * holds it does (plog_log.h, plog_snap.h), and the reader decodes each frame by that
+ * version (plog_rec_parse_ver()). Version 2 added PLOG_REC_SESS_WILL; version 3 added the
+ * username and listener index at the end of PLOG_REC_SESS_CREATE. A record of an older
+ * version decodes with the newer fields zero (no username, listener 0).
  *
  * Error convention of the whole plog part: functions return 0 (or a non-negative count,
  * size or sequence number) on success and a negative errno on failure; constructors return
@@ -41,6 +47,12 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/**
+ * Record format version this build writes (the segment and snapshot headers carry it); every
+ * lower one is read.
+ */
+#define PLOG_REC_VERSION 3u
 
 /** Bytes before the payload: length, type, flags, seq. */
 #define PLOG_REC_HDR_LEN 16u
@@ -113,6 +125,11 @@ struct plog_rec_sess {
 	uint32_t expiry_interval; /**< seconds after disconnect; PLOG_EXPIRY_NEVER = never */
 	uint64_t time_ms;         /**< wall clock (Unix ms) of the CONNECT */
 	struct plog_will will;
+	/* Format 3: who the session's connection was, for the ACL checks of its will and its
+	 * queued messages after a restart. Zero when decoded from version 1 or 2. */
+	bool has_username;        /**< false: anonymous (username is then empty) */
+	struct plog_bytes username; /**< CONNECT username (or certificate identity), may be "" */
+	uint8_t listener;         /**< index of the listener it connected on (its ACL table) */
 };
 
 /** PLOG_REC_SESS_DISCONNECT, PLOG_REC_SESS_END, PLOG_REC_SESS_EXPIRE. */
@@ -219,6 +236,22 @@ int64_t plog_rec_frame_size(const struct plog_rec *rec);
  */
 int64_t plog_rec_encode(const struct plog_rec *rec, uint8_t *buf, size_t cap);
 
+/**
+ * plog_rec_frame_size() in format @p version (1..PLOG_REC_VERSION).
+ * @return as plog_rec_frame_size(); -EINVAL also for a version out of range or a type the
+ *   version does not have (PLOG_REC_SESS_WILL below 2).
+ */
+int64_t plog_rec_frame_size_ver(const struct plog_rec *rec, uint32_t version);
+
+/**
+ * plog_rec_encode() as format @p version (1..PLOG_REC_VERSION) writes it: fields that
+ * version lacks are left out. For tests and tools that must produce an older store.
+ *
+ * @return as plog_rec_encode(); -EINVAL also as plog_rec_frame_size_ver().
+ */
+int64_t plog_rec_encode_ver(const struct plog_rec *rec, uint32_t version, uint8_t *buf,
+			    size_t cap);
+
 /** Reasons plog_rec_parse() refuses a frame. */
 enum plog_parse_err {
 	PLOG_PARSE_SHORT = 1,  /**< input ends inside the frame: more bytes needed, or torn */
@@ -240,6 +273,19 @@ enum plog_parse_err {
  * @return 0 on success, or a positive enum plog_parse_err.
  */
 int plog_rec_parse(const uint8_t *buf, size_t len, struct plog_rec *rec, size_t *frame_len);
+
+/**
+ * plog_rec_parse() of a frame written in format @p version (from the header of the segment
+ * or snapshot that holds it): a PLOG_REC_SESS_CREATE of version 1 or 2 ends after the will
+ * and decodes with no username and listener 0. plog_rec_parse() is this with
+ * PLOG_REC_VERSION.
+ *
+ * @return as plog_rec_parse(); PLOG_PARSE_FORMAT also for a version out of
+ *   1..PLOG_REC_VERSION and for a type the version does not have (PLOG_REC_SESS_WILL in
+ *   version 1: no version 1 writer made one).
+ */
+int plog_rec_parse_ver(const uint8_t *buf, size_t len, uint32_t version, struct plog_rec *rec,
+		       size_t *frame_len);
 
 /** @return a sentence for a plog_parse_err ("crc mismatch"...). */
 const char *plog_parse_err_str(int err);

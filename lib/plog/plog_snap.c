@@ -292,7 +292,7 @@ int plog_snap_load_buf(const uint8_t *buf, size_t len, struct plog_state *st,
 		for (;;) {
 			struct plog_rec rec;
 			size_t flen;
-			int perr = plog_rec_parse(win + off, have - off, &rec, &flen);
+			int perr = plog_rec_parse_ver(win + off, have - off, version, &rec, &flen);
 			if (perr == PLOG_PARSE_SHORT && flen > cap) {
 				/* One frame bigger than the window: grow it to hold the frame. */
 				memmove(win, win + off, have - off);

@@ -10,7 +10,7 @@
  *
  *     off size field
  *       0    8 magic "TCHYSNAP"
- *       8    2 format version (1)
+ *       8    2 format version (3; 1 and 2 are read too)
  *      10    2 header length (64)
  *      12    4 CRC32C of the compressed body (checked before inflating: every bit counts,
  *              even those gzip itself ignores, such as its header's mtime)
@@ -47,8 +47,12 @@ extern "C" {
 #endif
 
 #define PLOG_SNAP_MAGIC "TCHYSNAP"
-/** Snapshot format version written; see PLOG_LOG_VERSION (2: may hold PLOG_REC_SESS_WILL). */
-#define PLOG_SNAP_VERSION 2u
+/**
+ * Snapshot format version written; see PLOG_LOG_VERSION (2: may hold PLOG_REC_SESS_WILL;
+ * 3: PLOG_REC_SESS_CREATE with username and listener). Frames are read by the header's
+ * version.
+ */
+#define PLOG_SNAP_VERSION PLOG_REC_VERSION
 #define PLOG_SNAP_HDR_LEN 64u
 
 /** What a snapshot holds (from its header) and, after writing, what it cost. */

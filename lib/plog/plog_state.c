@@ -154,6 +154,35 @@ static int plog__will_set(struct plog_state *st, struct plog_sess *s, const stru
 	return 0;
 }
 
+/* The session's username: its own allocation (NULL when empty), replaced by every
+ * SESS_CREATE. Split in two so that an ENOMEM is found before anything changes. */
+static int plog__user_copy(struct plog_state *st, const struct plog_rec_sess *r, uint8_t **out)
+{
+	*out = NULL;
+	if (!r->has_username || r->username.len == 0)
+		return 0;
+	*out = plog__alloc(st, r->username.len);
+	if (*out == NULL)
+		return -ENOMEM;
+	memcpy(*out, r->username.ptr, r->username.len);
+	return 0;
+}
+
+static void plog__user_clear(struct plog_state *st, struct plog_sess *s)
+{
+	plog__release(st, (void *)s->username.ptr, s->username.len);
+	s->username = (struct plog_bytes){ NULL, 0 };
+	s->has_username = false;
+}
+
+static void plog__user_set(struct plog_state *st, struct plog_sess *s,
+			   const struct plog_rec_sess *r, uint8_t *copy)
+{
+	plog__user_clear(st, s);
+	s->has_username = r->has_username;
+	s->username = (struct plog_bytes){ copy, copy != NULL ? r->username.len : 0 };
+}
+
 static size_t plog__qmsg_size(const struct plog_qmsg *m)
 {
 	return sizeof(*m) + m->topic.len + m->payload.len + m->props.len;
@@ -193,6 +222,7 @@ static void plog__sess_free(struct plog_state *st, struct plog_sess *s)
 	while (s->qhead != NULL)
 		plog__qmsg_unlink(st, s, s->qhead);
 	plog__will_clear(st, s);
+	plog__user_clear(st, s);
 	plog__release(st, s->q2in, s->q2in_cap * sizeof(uint16_t));
 	st->st.q2in -= s->nq2in;
 	plog__release(st, s, sizeof(*s) + s->client_id.len);
@@ -216,16 +246,20 @@ static struct plog_sess *plog__sess_get(const struct plog_state *st, struct plog
 static int plog__apply_sess_create(struct plog_state *st, const struct plog_rec_sess *r)
 {
 	struct plog_sess *s = plog__sess_get(st, r->client_id);
+	/* Every allocation first, so that ENOMEM changes nothing. */
+	uint8_t *user;
+	if (plog__user_copy(st, r, &user) != 0)
+		return -ENOMEM;
 	if (s != NULL && r->clean_start) {
 		/* Clean start discards any existing session (MQTT 5 3.1.2.4). The replacement is
 		 * built first so that ENOMEM changes nothing. */
 		struct plog_sess *fresh = plog__alloc(st, sizeof(*fresh) + r->client_id.len);
 		if (fresh == NULL)
-			return -ENOMEM;
+			goto nomem;
 		memset(fresh, 0, sizeof(*fresh));
 		if (plog__will_set(st, fresh, &r->will) != 0) {
 			plog__release(st, fresh, sizeof(*fresh) + r->client_id.len);
-			return -ENOMEM;
+			goto nomem;
 		}
 		plog__sess_delete(st, s);
 		s = fresh;
@@ -233,18 +267,18 @@ static int plog__apply_sess_create(struct plog_state *st, const struct plog_rec_
 	}
 	if (s != NULL) {
 		if (plog__will_set(st, s, &r->will) != 0)
-			return -ENOMEM;
+			goto nomem;
 		goto fields;
 	}
 	if (plog__hreserve(st, &st->sess) != 0)
-		return -ENOMEM;
+		goto nomem;
 	s = plog__alloc(st, sizeof(*s) + r->client_id.len);
 	if (s == NULL)
-		return -ENOMEM;
+		goto nomem;
 	memset(s, 0, sizeof(*s));
 	if (plog__will_set(st, s, &r->will) != 0) {
 		plog__release(st, s, sizeof(*s) + r->client_id.len);
-		return -ENOMEM;
+		goto nomem;
 	}
 init:;
 	uint8_t *p = (uint8_t *)(s + 1);
@@ -261,7 +295,14 @@ fields:
 	s->expiry_interval = r->expiry_interval;
 	s->time_ms = r->time_ms;
 	s->connected = true;
+	/* The connection's identity replaces the last one's: a client id that comes back as
+	 * another user (a takeover) is checked as the new user from now on. */
+	plog__user_set(st, s, r, user);
+	s->listener = r->listener;
 	return 0;
+nomem:
+	plog__release(st, user, user != NULL ? r->username.len : 0);
+	return -ENOMEM;
 }
 
 static int plog__apply_sub_add(struct plog_state *st, struct plog_sess *s,

@@ -84,6 +84,11 @@ struct plog_sess {
 	struct plog_will will;       /**< owned copy; cleared by SESS_DISCONNECT, set again by
 					  SESS_WILL when a delayed will is pending (due at
 					  time_ms + will.delay_interval * 1000) */
+	bool has_username;           /**< false: anonymous (from SESS_CREATE; a format 1 or 2
+					  record has none) */
+	struct plog_bytes username;  /**< owned copy (its own allocation when len > 0), replaced
+					  by every SESS_CREATE: the last connection's user */
+	uint8_t listener;            /**< listener index of the last connection (its ACLs) */
 	struct plog_sub *subs;
 	uint32_t nsubs;
 	struct plog_qmsg *qhead, *qtail;

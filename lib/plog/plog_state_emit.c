@@ -5,7 +5,7 @@
  * so that the snapshot cannot depend on the replica's internals.
  *
  * Emission order per session reproduces the state exactly when applied to an empty state:
- *   SESS_CREATE (will included) -> SESS_DISCONNECT if not connected (it clears the will)
+ *   SESS_CREATE (will, username and listener included) -> SESS_DISCONNECT if not connected (it clears the will)
  *   -> SESS_WILL if a disconnected session still has one (a delayed will pending: format 2)
  *   -> SUB_ADD in list order -> per queued message
  *   MSG_QUEUE, then MSG_DELIVER (delivered) or QOS2_OUT_REL (released) -> QOS2_IN_RECV per id.
@@ -31,6 +31,9 @@ static int plog__emit_sess(void *arg, const struct plog_sess *s)
 	r.u.sess.expiry_interval = s->expiry_interval;
 	r.u.sess.time_ms = s->time_ms;
 	r.u.sess.will = s->will;
+	r.u.sess.has_username = s->has_username;
+	r.u.sess.username = s->username;
+	r.u.sess.listener = s->listener;
 	if ((rc = e->cb(e->arg, &r)) != 0)
 		return rc;
 	if (!s->connected) {
@@ -131,7 +134,9 @@ static bool plog__sess_eq(const struct plog_sess *a, const struct plog_sess *b)
 	if (a->proto_version != b->proto_version || a->clean_start != b->clean_start ||
 	    a->connected != b->connected || a->expiry_interval != b->expiry_interval ||
 	    a->time_ms != b->time_ms || a->nsubs != b->nsubs || a->nqueued != b->nqueued ||
-	    a->nq2in != b->nq2in || !plog__will_eq(&a->will, &b->will))
+	    a->nq2in != b->nq2in || !plog__will_eq(&a->will, &b->will) ||
+	    a->has_username != b->has_username || !plog__bytes_eq(a->username, b->username) ||
+	    a->listener != b->listener)
 		return false;
 	const struct plog_sub *x = a->subs, *y = b->subs;
 	for (; x != NULL && y != NULL; x = x->next, y = y->next)

@@ -16,6 +16,12 @@ Runs the real tachyond over a tap (tests/integration/harness.py) with `persisten
 - sub_ids_restored: messages queued for an offline MQTT 5 session with subscription
   identifiers come back from the log after a kill -9 with the same identifiers a live
   delivery carries.
+- will_acl_user_after_kill: two listeners with their own acl_file (per_listener_settings):
+  on 1884 only `user alice` (password_file by mosquitto_passwd) may write the will topic.
+  Wills of sessions connected at the kill: alice's on 1884 is published after the restart;
+  an anonymous one on 1884 and alice's on 1883 (whose ACL does not grant it) are refused
+  (`acl_denied_will` 2): the restored sessions are checked as the user they were, on the
+  listener they were.
 
 Usage: 15-durable-state.py [--workers N] [--tachyond PATH] [-k NAME]
        (env TACHYOND / TACHYONCTL, root; --mosquitto / --host: skipped)
@@ -23,7 +29,10 @@ Usage: 15-durable-state.py [--workers N] [--tachyond PATH] [-k NAME]
 
 import argparse
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -185,6 +194,88 @@ def sub_ids_restored():
         b.cleanup()
 
 
+AW_ACL0 = """\
+# 15-durable-state, listener 1883: guests and alice read the wills; nobody writes them
+topic read dur15/aw/#
+user alice
+topic read dur15/aw/#
+"""
+AW_ACL1 = """\
+# 15-durable-state, listener 1884: only alice writes the will topic
+topic read dur15/aw/#
+user alice
+topic write dur15/aw/alice
+topic read dur15/aw/#
+"""
+
+
+def will_acl_user_after_kill():
+    tmp = tempfile.mkdtemp(prefix="dur15-aw-")
+    b = None
+    try:
+        pw = os.path.join(tmp, "passwd")
+        subprocess.run(["mosquitto_passwd", "-c", "-b", pw, "alice", "secret"], check=True,
+                       capture_output=True)
+        acl0, acl1 = os.path.join(tmp, "acl0"), os.path.join(tmp, "acl1")
+        for path, text in ((acl0, AW_ACL0), (acl1, AW_ACL1)):
+            with open(path, "w") as f:
+                f.write(text)
+        conf = CONF + ["per_listener_settings true",
+                       "listener 1883", "allow_anonymous true", f"acl_file {acl0}",
+                       "listener 1884", "allow_anonymous true", f"password_file {pw}",
+                       f"acl_file {acl1}"]
+        b = harness.Broker("dur15-aw", workers=WORKERS, extra=conf)
+        start(b)
+
+        def session(cid, port, user):
+            c = mw.Conn(b.ip, port, 5, 5.0)
+            c.connect(cid, clean=False, props={"session_expiry": 3600},
+                      username=user, password=b"secret" if user else None,
+                      will=mw.Will("dur15/aw/alice", cid.encode(), qos=1))
+            # SUBACK is held until the session's records are on disk (sync mode)
+            c.subscribe([("dur15/aw/none", 0)])
+            return c
+
+        ws = mw.Conn(b.ip, 1883, 5, 5.0)
+        ws.connect("dur15-aw-sub", clean=False, props={"session_expiry": 3600})
+        ws.subscribe([("dur15/aw/#", 1)])
+        ws.disconnect()
+        keep = [session("dur15-aw-alice", 1884, "alice"),   # granted by her section
+                session("dur15-aw-anon", 1884, None),       # 1884's guests may not
+                session("dur15-aw-alice0", 1883, "alice")]  # 1883 does not grant alice
+        time.sleep(0.3)
+        restart_after_kill(b)
+        ws = mw.Conn(b.ip, 1883, 5, 5.0)
+        ws.connect("dur15-aw-sub", clean=False, props={"session_expiry": 3600},
+                   session_present=True)
+        got = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not got:
+            got += [p.payload.decode() for p in ws.collect(timeout=0.5, total=1.0)
+                    if p.topic == "dur15/aw/alice"]
+        got += [p.payload.decode() for p in ws.collect(timeout=1.0, total=2.0)
+                if p.topic == "dur15/aw/alice"]
+        denied = b.stats()["mqtt"]["acl_denied_will"]
+        check(got == ["dur15-aw-alice"],
+              f"wills after the kill: expected only alice's of listener 1884, got {got} "
+              f"(acl_denied_will {denied})")
+        check(denied == 2, f"acl_denied_will {denied}, expected 2 (the guest of 1884, "
+                           f"alice on 1883)")
+        ws.disconnect()
+        for c in keep:
+            c.close()
+        rc = b.stop()
+        check(rc == 0, f"exit code {rc} after SIGTERM:\n{b.log_text()}")
+    except BaseException:
+        if b is not None:
+            sys.stderr.write(f"--- tachyond log ---\n{b.log_text()[-6000:]}\n")
+        raise
+    finally:
+        if b is not None:
+            b.cleanup()
+        shutil.rmtree(tmp, True)
+
+
 def main():
     global WORKERS
     ap = argparse.ArgumentParser(description="15-durable-state")
@@ -205,7 +296,8 @@ def main():
     if os.geteuid() != 0:
         print("15-durable-state: skip: tachyond needs root (tap port)")
         sys.exit(77)
-    tests = [suback_survives_kill, wills_after_kill, sub_ids_restored]
+    tests = [suback_survives_kill, wills_after_kill, sub_ids_restored,
+             will_acl_user_after_kill]
     if a.select:
         tests = [t for t in tests if a.select in t.__name__]
     harness.run_tests(tests)

@@ -3,11 +3,13 @@
  * The broker's persistence hook in-process (brk_persist.c): the records it hands over
  * rebuild the right replica (plog_state), sync mode holds PUBACK/PUBREC until the records
  * are durable (also for subscribers on another worker), async acknowledges at once, and
- * brk_restore() rebuilds sessions, queued messages and retained messages from a replica.
+ * brk_restore() rebuilds sessions, queued messages and retained messages from a replica,
+ * each session as the user it was on the listener it was (ACLs of wills and deliveries).
  * Runs with 1 and 2 workers on the fake transport of brk_fake.h.
  */
 #include <time.h>
 
+#include "auth/auth_acl.h"
 #include "brk_fake.h"
 #include "plog/plog_state.h"
 
@@ -615,6 +617,148 @@ static void test_takeover_order(void)
 	plog_state_free(st);
 }
 
+/* ---- identity: a restored session is checked against the ACL as who it was ---- */
+
+/* Listener 0: anonymous guests read the wills and write q/#. Listener 1: alice writes
+ * will/a and reads q/#, and a %u pattern lets any user write wp/<user>; its anonymous
+ * section grants nothing. Only a restore that keeps user and listener publishes the wills
+ * of alice's sessions and queues q/# for her. */
+static const char T_ACL0[] = "topic read will/#\ntopic read wp/#\ntopic write q/#\n";
+static const char T_ACL1[] = "pattern write wp/%u\nuser alice\ntopic write will/a\n"
+			     "topic read q/#\n";
+
+static void t_publish_acls(struct fk_bench *b, unsigned n)
+{
+	char err[256];
+	struct auth_acl *a0 = auth_acl_parse(T_ACL0, sizeof(T_ACL0) - 1, "acl0", err, sizeof(err));
+	struct auth_acl *a1 = auth_acl_parse(T_ACL1, sizeof(T_ACL1) - 1, "acl1", err, sizeof(err));
+	CHECK(a0 != NULL && a1 != NULL);
+	struct brk_sec_listener l[2] = { { .allow_anonymous = true, .acl = a0 },
+					 { .allow_anonymous = true, .acl = a1 } };
+	CHECK(brk_security_publish(b->sh, l, n) == 0);
+	auth_acl_unref(a0);
+	auth_acl_unref(a1);
+}
+
+/* A durable MQTT 5 session on listener @p lst as @p user (NULL: anonymous) with a will on
+ * @p topic (payload = client id, no delay). */
+static struct fk_conn *t_connect_as(struct fk_bench *b, unsigned worker, uint8_t lst,
+				    const char *id, const char *user, const char *topic)
+{
+	b->lst.index = lst;
+	struct fk_conn *f = fk_open(b, worker);
+	b->lst.index = 0;
+	struct mqtt_packet p = fk_connect(MQTT_V5, id, false, 60), r;
+	MQTT_PROP_SET(&p.connect.props, MQTT_PROP_SESSION_EXPIRY);
+	p.connect.props.session_expiry = 3600;
+	if (user != NULL) {
+		p.connect.has_username = true;
+		p.connect.username.p = (const uint8_t *)user;
+		p.connect.username.len = (uint32_t)strlen(user);
+	}
+	if (topic != NULL) {
+		p.connect.will = true;
+		p.connect.will_qos = 1;
+		p.connect.will_topic.p = (const uint8_t *)topic;
+		p.connect.will_topic.len = (uint32_t)strlen(topic);
+		p.connect.will_payload.p = (const uint8_t *)id;
+		p.connect.will_payload.len = (uint32_t)strlen(id);
+	}
+	fk_send_pkt(f, &p);
+	if (!fk_recv(f, &r) || r.type != MQTT_CONNACK || r.connack.rc != 0) {
+		fprintf(stderr, "t_connect_as %s: no CONNACK 0\n", id);
+		fk_fail++;
+	}
+	return f;
+}
+
+static bool t_user_is(const struct plog_state *st, const char *id, const char *user, uint8_t lst)
+{
+	const struct plog_sess *ps = plog_state_session(st, id, strlen(id));
+	if (ps == NULL || ps->listener != lst)
+		return false;
+	if (user == NULL)
+		return !ps->has_username;
+	return ps->has_username && ps->username.len == strlen(user) &&
+	       memcmp(ps->username.ptr, user, ps->username.len) == 0;
+}
+
+static void test_restored_identity(void)
+{
+	struct plog_state *st = plog_state_new();
+	struct fk_bench b;
+	struct mqtt_packet r, p;
+	t_bench(&b, st, false);
+	t_publish_acls(&b, 2);
+	struct fk_conn *a1 = t_connect_as(&b, 0, 1, "a1", "alice", "will/a");
+	CHECK(fk_subscribed(a1, "q/#", 1));
+	struct fk_conn *a2 = t_connect_as(&b, OTHER, 1, "a2", "alice", "wp/alice");
+	struct fk_conn *n1 = t_connect_as(&b, 0, 1, "n1", NULL, "will/a");
+	struct fk_conn *n2 = t_connect_as(&b, OTHER, 1, "n2", NULL, "wp/alice");
+	/* t1 comes as alice, then takes its session over as bob (on the other worker when
+	 * there are two: the fenced creation): bob's is the identity logged last. */
+	struct fk_conn *t1 = t_connect_as(&b, 0, 1, "t1", "alice", "will/a");
+	struct fk_conn *t2 = t_connect_as(&b, OTHER, 1, "t1", "bob", "will/a");
+	fk_tick(&b, 1000000);
+	CHECK(t_user_is(st, "a1", "alice", 1));
+	CHECK(t_user_is(st, "n1", NULL, 1));
+	CHECK(t_user_is(st, "t1", "bob", 1));
+	/* kill -9 with all of them connected. Then the records after it go to a copy. */
+	struct plog_state *img = t_copy(st);
+	fk_free(a1);
+	fk_free(a2);
+	fk_free(n1);
+	fk_free(n2);
+	fk_free(t1);
+	fk_free(t2);
+	fk_bench_fini(&b);
+
+	t_bench(&b, img, false);
+	t_publish_acls(&b, 2);
+	CHECK(brk_restore(b.sh, img, b.now, NULL, NULL) == 0);
+	struct brk_counters k0, k1;
+	brk_shared_counters(b.sh, &k0);
+	struct fk_conn *ws = fk_client(&b, 0, MQTT_V311, "ws", true);
+	CHECK(fk_subscribed(ws, "will/#", 1));
+	CHECK(fk_subscribed(ws, "wp/#", 1));
+	fk_tick(&b, 200000000); /* the session wheel's granularity is 100 ms */
+	/* alice's wills go out (her section; the %u pattern), in either order across
+	 * workers; the anonymous ones and bob's are refused. */
+	bool got_a1 = false, got_a2 = false;
+	while (fk_recv(ws, &r)) {
+		if (fk_is_pub(&r, "will/a", "a1"))
+			got_a1 = true;
+		else if (fk_is_pub(&r, "wp/alice", "a2"))
+			got_a2 = true;
+		else
+			CHECK(!"unexpected will");
+	}
+	CHECK(got_a1 && got_a2);
+	brk_shared_counters(b.sh, &k1);
+	CHECK(k1.acl_denied_will - k0.acl_denied_will == 3);
+
+	/* A message for alice's restored offline session is queued: read as alice on
+	 * listener 1, not as a guest of listener 0. */
+	struct fk_conn *pub = fk_client(&b, OTHER, MQTT_V311, "pub", true);
+	p = fk_publish("q/1", "for-alice", 1, 3, false);
+	fk_send_pkt(pub, &p);
+	CHECK(fk_recv(pub, &r) && r.type == MQTT_PUBACK);
+	fk_tick(&b, 1000000);
+	brk_shared_counters(b.sh, &k0);
+	CHECK(k0.acl_denied_read == k1.acl_denied_read);
+	const struct plog_sess *ps = plog_state_session(img, "a1", 2);
+	CHECK(ps != NULL && ps->nqueued == 1);
+	a1 = t_connect_as(&b, 0, 1, "a1", "alice", NULL);
+	fk_tick(&b, 1000000);
+	CHECK(fk_recv(a1, &r) && fk_is_pub(&r, "q/1", "for-alice"));
+	fk_free(a1);
+	fk_free(pub);
+	fk_free(ws);
+	fk_bench_fini(&b);
+	plog_state_free(img);
+	plog_state_free(st);
+}
+
 int main(void)
 {
 	rcu_register_thread();
@@ -626,6 +770,7 @@ int main(void)
 		test_will_of_expired_session();
 		test_sub_ids();
 		test_backlog_bound();
+		test_restored_identity();
 	}
 	NW = 2;
 	test_takeover_order();

@@ -2,8 +2,9 @@
  * @file fuzz_plog.c
  * libFuzzer target for everything plog reads from disk. The first input byte picks the
  * reader, the rest is the file:
- *   0: a log segment -> plog_log_scan_buf(); each record accepted must re-encode to exactly
- *      the bytes it was decoded from, and is applied to a replica;
+ *   0: a log segment -> plog_log_scan_buf(); each record accepted must re-encode (in the
+ *      segment's format version) to exactly the bytes it was decoded from, and is applied
+ *      to a replica;
  *   1: a snapshot -> plog_snap_load_buf(); a loaded state must survive emit -> apply equal;
  *   2: raw frames back to back -> plog_rec_parse() until the first refusal;
  *   3: as 2, but each frame's CRC is recomputed first, so that mutations reach the payload
@@ -23,18 +24,23 @@ struct fz {
 	const uint8_t *buf;
 	size_t off;
 	struct plog_state *st;
+	uint32_t version; /* of the segment, from its header (read once the scan accepted it) */
 };
 
 static int fz_rec(void *arg, const struct plog_rec *rec)
 {
 	struct fz *f = arg;
-	int64_t n = plog_rec_frame_size(rec);
+	if (f->version == 0)
+		f->version = (uint32_t)f->buf[8] | (uint32_t)f->buf[9] << 8 |
+			     (uint32_t)f->buf[10] << 16 | (uint32_t)f->buf[11] << 24;
+	int64_t n = plog_rec_frame_size_ver(rec, f->version);
 	if (n < 0)
 		abort(); /* a decoded record must be encodable */
 	uint8_t *out = malloc((size_t)n);
 	if (out == NULL)
 		return -12;
-	if (plog_rec_encode(rec, out, (size_t)n) != n || memcmp(out, f->buf + f->off, (size_t)n) != 0)
+	if (plog_rec_encode_ver(rec, f->version, out, (size_t)n) != n ||
+	    memcmp(out, f->buf + f->off, (size_t)n) != 0)
 		abort(); /* decode then encode must be the identity */
 	free(out);
 	f->off += (size_t)n;
@@ -57,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (st == NULL)
 		return 0;
 	if (mode == 0) {
-		struct fz f = { data, PLOG_LOG_HDR_LEN, st };
+		struct fz f = { data, PLOG_LOG_HDR_LEN, st, 0 };
 		struct plog_scan sc;
 		if (plog_log_scan_buf(data, size, fz_rec, &f, &sc) == 0) {
 			if (sc.valid_end > sc.file_len || (sc.stop == PLOG_SCAN_END && sc.valid_end != size))

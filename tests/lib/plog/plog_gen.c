@@ -109,6 +109,7 @@ void plog_gen_example(struct plog_gen *g, enum plog_rec_type type, struct plog_r
 			.will = { .present = true, .qos = 1, .retain = true, .delay_interval = 30,
 				  .topic = plog__b("will/7", 6), .payload = plog__b("bye", 3),
 				  .props = plog__b(g->props, 7) },
+			.has_username = true, .username = plog__b("alice", 5), .listener = 1,
 		};
 		break;
 	case PLOG_REC_SESS_DISCONNECT:
@@ -176,6 +177,13 @@ void plog_gen_next(struct plog_gen *g, struct plog_rec *rec)
 			rec->u.sess.will = (struct plog_will){ .present = true, .qos = 1,
 							       .topic = plog__topic(g, i),
 							       .payload = plog__b("gone", 4) };
+		/* Format 3: a user on one of two listeners, or anonymous (bits not used above,
+		 * so the stream is otherwise that of format 2). */
+		if ((r >> 24) & 1) {
+			rec->u.sess.has_username = true;
+			rec->u.sess.username = (r >> 25) & 1 ? plog__b("alice", 5) : plog__b("", 0);
+		}
+		rec->u.sess.listener = (uint8_t)((r >> 26) & 1);
 		s->exists = 1;
 		s->nsubs = 0;
 		s->qlo = s->qhi = 1;

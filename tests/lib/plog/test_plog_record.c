@@ -2,7 +2,9 @@
  * @file test_plog_record.c
  * Record frames: the CRC32C vector, every type's round trip (decode gives the fields back,
  * re-encoding gives the same bytes), and the decoder's refusals: truncation at every length,
- * impossible length, flipped bits, bad flags/type/QoS/booleans, trailing bytes.
+ * impossible length, flipped bits, bad flags/type/QoS/booleans, trailing bytes. Format
+ * versions: a version 3 sess_create keeps its username and listener; the same record
+ * written as version 1 or 2 reads back anonymous on listener 0, only by its own version.
  */
 #include "plog_test.h"
 
@@ -37,7 +39,8 @@ static bool rec_eq(const struct plog_rec *a, const struct plog_rec *b)
 		       x->will.delay_interval == y->will.delay_interval &&
 		       bytes_eq(x->will.topic, y->will.topic) &&
 		       bytes_eq(x->will.payload, y->will.payload) &&
-		       bytes_eq(x->will.props, y->will.props);
+		       bytes_eq(x->will.props, y->will.props) && x->has_username == y->has_username &&
+		       bytes_eq(x->username, y->username) && x->listener == y->listener;
 	}
 	case PLOG_REC_SESS_DISCONNECT:
 	case PLOG_REC_SESS_END:
@@ -167,16 +170,44 @@ static void test_refusals(struct plog_gen *g)
 	ret[3] = 2;
 	n = frame_raw(buf, PLOG_REC_RETAIN_SET, 0, ret, sizeof(ret));
 	CHECK_EQ(plog_rec_parse(buf, n, &r, &fl), 0);
-	/* sess_disconnect with a boolean of 2 is impossible; use sess_create's clean flag. */
+	/* sess_disconnect with a boolean of 2 is impossible; use sess_create's clean flag
+	 * (a version 2 payload: it ends after the will flag). */
 	uint8_t sc[] = { 1, 0, 'c', 5, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
 	n = frame_raw(buf, PLOG_REC_SESS_CREATE, 0, sc, sizeof(sc));
-	CHECK_EQ(plog_rec_parse(buf, n, &r, &fl), PLOG_PARSE_FORMAT);
+	CHECK_EQ(plog_rec_parse_ver(buf, n, 2, &r, &fl), PLOG_PARSE_FORMAT);
 	sc[4] = 1;
 	n = frame_raw(buf, PLOG_REC_SESS_CREATE, 0, sc, sizeof(sc));
-	CHECK_EQ(plog_rec_parse(buf, n, &r, &fl), 0);
+	CHECK_EQ(plog_rec_parse_ver(buf, n, 2, &r, &fl), 0);
+	CHECK(!r.u.sess.has_username && r.u.sess.listener == 0);
+	CHECK_EQ(plog_rec_parse_ver(buf, n, 1, &r, &fl), 0);
+	CHECK_EQ(plog_rec_parse(buf, n, &r, &fl), PLOG_PARSE_FORMAT); /* v3: fields missing */
 	sc[3] = 6; /* protocol version 6 */
 	n = frame_raw(buf, PLOG_REC_SESS_CREATE, 0, sc, sizeof(sc));
+	CHECK_EQ(plog_rec_parse_ver(buf, n, 2, &r, &fl), PLOG_PARSE_FORMAT);
+	/* Version 3: + bool has_username, str username, u8 listener. */
+	uint8_t sc3[] = { 1, 0, 'c', 5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+			  1, 2, 0, 'a', 'b', 3 };
+	n = frame_raw(buf, PLOG_REC_SESS_CREATE, 0, sc3, sizeof(sc3));
+	CHECK_EQ(plog_rec_parse(buf, n, &r, &fl), 0);
+	CHECK(r.u.sess.has_username && r.u.sess.username.len == 2 &&
+	      memcmp(r.u.sess.username.ptr, "ab", 2) == 0 && r.u.sess.listener == 3);
+	CHECK_EQ(plog_rec_parse_ver(buf, n, 2, &r, &fl), PLOG_PARSE_FORMAT); /* trailing */
+	sc3[18] = 2; /* has_username not a boolean */
+	n = frame_raw(buf, PLOG_REC_SESS_CREATE, 0, sc3, sizeof(sc3));
 	CHECK_EQ(plog_rec_parse(buf, n, &r, &fl), PLOG_PARSE_FORMAT);
+	const uint8_t sc3_anon[] = { 1, 0, 'c', 5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+				     0, 1 };
+	n = frame_raw(buf, PLOG_REC_SESS_CREATE, 0, sc3_anon, sizeof(sc3_anon));
+	CHECK_EQ(plog_rec_parse(buf, n, &r, &fl), 0);
+	CHECK(!r.u.sess.has_username && r.u.sess.listener == 1);
+	/* sess_will did not exist in version 1. */
+	const uint8_t sw[] = { 1, 0, 'c', 0 };
+	n = frame_raw(buf, PLOG_REC_SESS_WILL, 0, sw, sizeof(sw));
+	CHECK_EQ(plog_rec_parse_ver(buf, n, 2, &r, &fl), 0);
+	CHECK_EQ(plog_rec_parse_ver(buf, n, 1, &r, &fl), PLOG_PARSE_FORMAT);
+	/* Versions out of range. */
+	CHECK_EQ(plog_rec_parse_ver(buf, n, 0, &r, &fl), PLOG_PARSE_FORMAT);
+	CHECK_EQ(plog_rec_parse_ver(buf, n, PLOG_REC_VERSION + 1, &r, &fl), PLOG_PARSE_FORMAT);
 	/* Impossible length: refused from the header alone. */
 	memset(buf, 0xff, 16);
 	CHECK_EQ(plog_rec_parse(buf, 16, &r, &fl), PLOG_PARSE_LENGTH);
@@ -194,6 +225,54 @@ static void test_refusals(struct plog_gen *g)
 	CHECK(strcmp(plog_rec_type_name(99), "unknown") == 0);
 }
 
+/* The same records in every format version: what each version keeps of a sess_create. */
+static void test_versions(struct plog_gen *g)
+{
+	uint8_t buf[1024], buf2[1024];
+	struct plog_rec in, out;
+	size_t flen;
+	plog_gen_example(g, PLOG_REC_SESS_CREATE, &in);
+	REQUIRE(in.u.sess.has_username && in.u.sess.listener == 1);
+	int64_t n3 = plog_rec_encode(&in, buf, sizeof(buf));
+	CHECK_EQ(n3, plog_rec_encode_ver(&in, PLOG_REC_VERSION, buf2, sizeof(buf2)));
+	CHECK(memcmp(buf, buf2, (size_t)n3) == 0);
+	for (uint32_t v = 1; v < PLOG_REC_VERSION; v++) {
+		int64_t n = plog_rec_encode_ver(&in, v, buf, sizeof(buf));
+		CHECK_EQ(n, plog_rec_frame_size_ver(&in, v));
+		CHECK_EQ(n, n3 - 1 - 2 - 5 - 1); /* bool, str "alice", u8 listener */
+		CHECK_EQ(plog_rec_parse_ver(buf, (size_t)n, v, &out, &flen), 0);
+		CHECK_EQ(flen, n);
+		/* Everything but the identity, which reads as anonymous on listener 0. */
+		struct plog_rec want = in;
+		want.u.sess.has_username = false;
+		want.u.sess.username = (struct plog_bytes){ NULL, 0 };
+		want.u.sess.listener = 0;
+		CHECK(rec_eq(&want, &out));
+		CHECK(!rec_eq(&in, &out));
+		/* Read by the wrong version, the frame is malformed, never misread. */
+		CHECK_EQ(plog_rec_parse(buf, (size_t)n, &out, &flen), PLOG_PARSE_FORMAT);
+		/* Re-encoding in its own version gives the same bytes. */
+		CHECK_EQ(plog_rec_encode_ver(&out, v, buf2, sizeof(buf2)), n);
+		CHECK(memcmp(buf, buf2, (size_t)n) == 0);
+	}
+	/* Types are versioned too; versions out of range are refused. */
+	plog_gen_example(g, PLOG_REC_SESS_WILL, &in);
+	CHECK(plog_rec_encode_ver(&in, 2, buf, sizeof(buf)) > 0);
+	CHECK_EQ(plog_rec_encode_ver(&in, 1, buf, sizeof(buf)), -EINVAL);
+	CHECK_EQ(plog_rec_encode_ver(&in, 0, buf, sizeof(buf)), -EINVAL);
+	CHECK_EQ(plog_rec_encode_ver(&in, PLOG_REC_VERSION + 1, buf, sizeof(buf)), -EINVAL);
+	/* An empty username is a username: not the same as anonymous. */
+	plog_gen_example(g, PLOG_REC_SESS_CREATE, &in);
+	in.u.sess.username = (struct plog_bytes){ NULL, 0 };
+	int64_t n = plog_rec_encode(&in, buf, sizeof(buf));
+	CHECK_EQ(plog_rec_parse(buf, (size_t)n, &out, &flen), 0);
+	CHECK(out.u.sess.has_username && out.u.sess.username.len == 0 && rec_eq(&in, &out));
+	in.u.sess.has_username = false;
+	CHECK_EQ(plog_rec_encode(&in, buf2, sizeof(buf2)), n - 2);
+	CHECK_EQ(plog_rec_parse(buf2, (size_t)n - 2, &out, &flen), 0);
+	CHECK(!out.u.sess.has_username && rec_eq(&in, &out));
+}
+
 int main(void)
 {
 	struct plog_gen g;
@@ -201,6 +280,7 @@ int main(void)
 	test_crc();
 	test_roundtrip_every_type(&g);
 	test_refusals(&g);
+	test_versions(&g);
 	plog_gen_free(&g);
 	return pt_done("plog-record");
 }

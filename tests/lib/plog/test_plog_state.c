@@ -2,7 +2,9 @@
  * @file test_plog_state.c
  * The replica: applying every record type gives the expected sessions, subscriptions, queues,
  * QoS 2 ids and retained messages; references to absent things are counted as orphans;
- * memory accounting returns to its baseline; emit -> apply reproduces a state exactly.
+ * memory accounting returns to its baseline; emit -> apply reproduces a state exactly;
+ * a session's username and listener follow its last sess_create (a takeover by another
+ * user replaces them) and take part in equality.
  */
 #include "plog_test.h"
 
@@ -211,6 +213,77 @@ static void test_every_type(void)
 	plog_state_free(st);
 }
 
+static int emit_apply(void *arg, const struct plog_rec *rec);
+
+static struct plog_rec sess_as(const char *cid, bool clean, const char *user, uint8_t lst)
+{
+	struct plog_rec r = sess_create(cid, clean, false);
+	r.u.sess.has_username = user != NULL;
+	if (user != NULL)
+		r.u.sess.username = (struct plog_bytes){ (const uint8_t *)user,
+							 (uint32_t)strlen(user) };
+	r.u.sess.listener = lst;
+	return r;
+}
+
+static bool user_is(const struct plog_sess *ps, const char *user, uint8_t lst)
+{
+	if (ps == NULL || ps->listener != lst)
+		return false;
+	if (user == NULL)
+		return !ps->has_username && ps->username.len == 0;
+	return ps->has_username && ps->username.len == strlen(user) &&
+	       (ps->username.len == 0 || memcmp(ps->username.ptr, user, ps->username.len) == 0);
+}
+
+/* The identity of the last connection: set by every sess_create, resumed or clean. */
+static void test_identity(void)
+{
+	st = plog_state_new();
+	struct plog_state_stats s;
+	plog_state_stats(st, &s);
+	uint64_t base = s.mem_bytes;
+	apply(sess_as("c1", false, "alice", 1));
+	CHECK(user_is(plog_state_session(st, "c1", 2), "alice", 1));
+	apply(sub(PLOG_REC_SUB_ADD, "a/#", 1, 0));
+	apply(sref(PLOG_REC_SESS_DISCONNECT, "c1", 2000));
+	CHECK(user_is(plog_state_session(st, "c1", 2), "alice", 1)); /* kept offline */
+	/* The same client id back as another user (a takeover), session resumed. */
+	apply(sess_as("c1", false, "bob", 0));
+	const struct plog_sess *c1 = plog_state_session(st, "c1", 2);
+	CHECK(user_is(c1, "bob", 0) && c1->nsubs == 1);
+	/* Anonymous now, then an empty username (not the same). */
+	apply(sess_as("c1", false, NULL, 2));
+	CHECK(user_is(plog_state_session(st, "c1", 2), NULL, 2));
+	apply(sess_as("c1", false, "", 0));
+	CHECK(user_is(plog_state_session(st, "c1", 2), "", 0));
+	/* Clean start: a fresh session with the new identity. */
+	apply(sess_as("c1", true, "carol", 3));
+	c1 = plog_state_session(st, "c1", 2);
+	CHECK(user_is(c1, "carol", 3) && c1->nsubs == 0);
+	/* Emitted and applied again: the same; another identity: not equal. */
+	struct plog_state *copy = plog_state_new();
+	CHECK_EQ(plog_state_emit(st, emit_apply, copy), 0);
+	CHECK(plog_state_equal(st, copy));
+	CHECK(user_is(plog_state_session(copy, "c1", 2), "carol", 3));
+	struct plog_state *saved = st;
+	st = copy;
+	apply(sess_as("c1", false, "carol", 4));
+	CHECK(!plog_state_equal(saved, copy));
+	apply(sess_as("c1", false, "carl", 3));
+	CHECK(!plog_state_equal(saved, copy));
+	apply(sess_as("c1", false, NULL, 3));
+	CHECK(!plog_state_equal(saved, copy));
+	apply(sess_as("c1", true, "carol", 3));
+	CHECK(plog_state_equal(saved, copy));
+	st = saved;
+	plog_state_free(copy);
+	apply(sref(PLOG_REC_SESS_END, "c1", 0));
+	plog_state_stats(st, &s);
+	CHECK_EQ(s.mem_bytes - 64 * sizeof(void *), base); /* but the bucket array */
+	plog_state_free(st);
+}
+
 static void test_memory_accounting(void)
 {
 	st = plog_state_new();
@@ -229,6 +302,8 @@ static void test_memory_accounting(void)
 	apply(q2(PLOG_REC_QOS2_IN_RECV, 5));
 	apply(ret(PLOG_REC_RETAIN_SET, "t/1", "payload"));
 	apply(sess_create("c1", false, true)); /* replaces the will */
+	apply(sess_as("c1", false, "alice", 1)); /* and the username */
+	apply(sess_as("c1", false, "bob", 1));
 	plog_state_stats(st, &s);
 	CHECK(s.mem_bytes > base + 100);
 	apply(sref(PLOG_REC_SESS_END, "c1", 0));
@@ -285,5 +360,6 @@ int main(void)
 	test_every_type();
 	test_memory_accounting();
 	test_emit_equal();
+	test_identity();
 	return pt_done("plog-state");
 }

@@ -8,7 +8,8 @@
  *  - zeros after the end, a bit flip in a middle segment (later segments set aside);
  *  - snapshot + log cut + more records + recovery == replaying everything;
  *  - a corrupt newest snapshot falls back to the previous one; both corrupt = refusal;
- *  - start_empty moves the old store aside; unreadable stores fail with a clear errno.
+ *  - start_empty moves the old store aside; unreadable stores fail with a clear errno;
+ *  - stores of format versions 1 and 2 are read (anonymous sessions) and continued in 3.
  */
 #include "plog_test.h"
 
@@ -489,46 +490,109 @@ static void test_start_empty_and_refusals(void)
 	}
 }
 
-/* A store written by a version 1 build: read as it is; new records go to a new segment
- * with this build's version, never appended under the old header. */
-static void test_version1_store(void)
+/* Write what a build of format @p version wrote: one segment from seq 1 with @p n records
+ * of the SEED stream, each encoded as that version does (a version 1 build had no
+ * sess_will: those records are left out), and the same records as that version's reader
+ * decodes them applied to @p ref. @return how many sess_create records had a username
+ * that the old format cannot keep. */
+static unsigned write_old_segment(const char *path, uint32_t version, uint64_t n,
+				  struct plog_state *ref)
 {
-	const char *dir = pt_path("v1");
-	struct plog_store *ps = open_ok(dir, NULL);
-	append_range(ps, 1, 201);
-	CHECK_EQ(plog_store_close(ps), 0);
-	char p1[1024], p2[1024];
-	snprintf(p1, sizeof(p1), "%s/log-00000000000000000001.tlog", dir);
-	snprintf(p2, sizeof(p2), "%s/log-00000000000000000201.tlog", dir);
-	size_t len;
-	uint8_t *buf = pt_read(p1, &len);
-	REQUIRE(buf != NULL && len > PLOG_LOG_HDR_LEN);
-	CHECK_EQ(buf[8], PLOG_LOG_VERSION);
-	buf[8] = 1;
+	size_t cap = 1u << 20, off = PLOG_LOG_HDR_LEN;
+	uint8_t *buf = malloc(cap);
+	REQUIRE(buf != NULL);
+	plog_log_header(buf, 1);
+	buf[8] = (uint8_t)version;
 	uint32_t crc = plog_crc32c(0, buf, 28);
 	for (int i = 0; i < 4; i++)
 		buf[28 + i] = (uint8_t)(crc >> (8 * i));
-	pt_write(p1, buf, len);
+	struct plog_gen g;
+	REQUIRE(plog_gen_init(&g, SEED, 64, 40) == 0);
+	unsigned users = 0;
+	for (uint64_t seq = 1; seq <= n;) {
+		struct plog_rec r;
+		plog_gen_next(&g, &r);
+		if (version < 2 && r.type == PLOG_REC_SESS_WILL)
+			continue;
+		r.seq = seq++;
+		int64_t k = plog_rec_encode_ver(&r, version, buf + off, cap - off);
+		REQUIRE(k > 0);
+		struct plog_rec back;
+		size_t fl;
+		REQUIRE(plog_rec_parse_ver(buf + off, (size_t)k, version, &back, &fl) == 0);
+		REQUIRE(plog_state_apply(ref, &back) == 0);
+		if (r.type == PLOG_REC_SESS_CREATE && r.u.sess.has_username)
+			users++;
+		off += (size_t)k;
+	}
+	plog_gen_free(&g);
+	pt_write(path, buf, off);
 	free(buf);
+	return users;
+}
 
-	ps = open_ok(dir, NULL);
+static int no_identity(void *arg, const struct plog_sess *s)
+{
+	(void)arg;
+	return s->has_username || s->username.len != 0 || s->listener != 0;
+}
+
+/* A store written by a version 1 or 2 build: read as it is (its sessions anonymous, on
+ * listener 0: those formats did not keep the identity); new records go to a new segment
+ * with this build's version, never appended under the old header, and keep theirs. */
+static void test_old_version_store(uint32_t version)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "v%u", version);
+	const char *dir = pt_path(name);
+	REQUIRE(mkdir(dir, 0700) == 0);
+	char p1[1024], p2[1024];
+	snprintf(p1, sizeof(p1), "%s/log-00000000000000000001.tlog", dir);
+	snprintf(p2, sizeof(p2), "%s/log-00000000000000000201.tlog", dir);
+	struct plog_state *ref = plog_state_new();
+	REQUIRE(ref != NULL);
+	CHECK(write_old_segment(p1, version, 200, ref) > 0); /* the stream has users to lose */
+
+	struct plog_store *ps = open_ok(dir, NULL);
 	CHECK_EQ(plog_store_recovery(ps)->records_replayed, 200);
 	CHECK_EQ(plog_store_recovery(ps)->tails_cut, 0);
-	check_state(ps, 200);
-	append_range(ps, 201, 301);
+	CHECK(plog_state_equal(plog_store_state(ps), ref));
+	CHECK_EQ(plog_state_foreach(plog_store_state(ps), no_identity, NULL, NULL), 0);
+	/* Continued by this build: a session with a username. */
+	struct plog_rec r = { .type = PLOG_REC_SESS_CREATE };
+	r.u.sess.client_id = (struct plog_bytes){ (const uint8_t *)"v3-client", 9 };
+	r.u.sess.proto_version = 5;
+	r.u.sess.expiry_interval = 60;
+	r.u.sess.has_username = true;
+	r.u.sess.username = (struct plog_bytes){ (const uint8_t *)"alice", 5 };
+	r.u.sess.listener = 2;
+	CHECK_EQ(plog_store_append(ps, &r, 1000), 201);
+	REQUIRE(plog_state_apply(ref, &r) == 0);
 	CHECK_EQ(plog_store_close(ps), 0);
-	buf = pt_read(p1, &len);
+	size_t len;
+	uint8_t *buf = pt_read(p1, &len);
 	REQUIRE(buf != NULL);
-	CHECK_EQ(buf[8], 1); /* the old segment is left as it was */
+	CHECK_EQ(buf[8], version); /* the old segment is left as it was */
 	free(buf);
 	buf = pt_read(p2, &len);
 	REQUIRE(buf != NULL);
 	CHECK_EQ(buf[8], PLOG_LOG_VERSION);
 	free(buf);
 	ps = open_ok(dir, NULL);
-	CHECK_EQ(plog_store_recovery(ps)->records_replayed, 300);
-	check_state(ps, 300);
+	CHECK_EQ(plog_store_recovery(ps)->records_replayed, 201);
+	CHECK(plog_state_equal(plog_store_state(ps), ref));
+	const struct plog_sess *s = plog_state_session(plog_store_state(ps), "v3-client", 9);
+	CHECK(s != NULL && s->has_username && s->username.len == 5 &&
+	      memcmp(s->username.ptr, "alice", 5) == 0 && s->listener == 2);
+	/* A snapshot of the mix is written in this build's version and keeps it too. */
+	struct plog_error err;
+	CHECK_EQ(plog_store_snapshot(ps, NULL, &err), 0);
 	CHECK_EQ(plog_store_close(ps), 0);
+	ps = open_ok(dir, NULL);
+	CHECK(plog_store_recovery(ps)->snapshot_used);
+	CHECK(plog_state_equal(plog_store_state(ps), ref));
+	CHECK_EQ(plog_store_close(ps), 0);
+	plog_state_free(ref);
 }
 
 int main(void)
@@ -540,6 +604,7 @@ int main(void)
 	test_write_failure_latched();
 	test_snapshots();
 	test_start_empty_and_refusals();
-	test_version1_store();
+	test_old_version_store(1);
+	test_old_version_store(2);
 	return pt_done("plog-store");
 }
