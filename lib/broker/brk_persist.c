@@ -8,7 +8,7 @@
  * wills, subscriptions, queued messages with their subscription identifiers, retained
  * messages). docs/durability.md is the overview; the
  * control core's side is control/rt_persist.c, the transport's (rings, eventfd)
- * dataplane/dp_mqtt.c.
+ * dataplane/dp_persist.c.
  *
  * What is durable: sessions with a non-zero expiry interval ("durable" sessions: their
  * creation, disconnection, end and expiry, their subscriptions, the QoS 1/2 messages queued
