@@ -35,7 +35,7 @@ import mqtt_wire as mw  # noqa: E402
 from harness import check  # noqa: E402
 
 WORKERS = 1
-from durable import CONF, conn, persistent, start  # noqa: E402
+from durable import CONF, conn, persistent, running, start, stop_clean  # noqa: E402
 
 
 def subscribers_setup(b, q1, q2, cid1, cid2):
@@ -63,8 +63,7 @@ def check_retained(b, topic, payload):
 
 
 def restart_after_clean_shutdown():
-    b = harness.Broker("dur-clean", workers=WORKERS, extra=CONF)
-    try:
+    with running("dur-clean", WORKERS, CONF) as b:
         start(b)
         q1, q2, ret = "dur/clean/q1", "dur/clean/q2", "dur/clean/ret"
         subscribers_setup(b, q1, q2, "dur-clean-s1", "dur-clean-s2")
@@ -78,8 +77,7 @@ def restart_after_clean_shutdown():
         r = b.ctl("snapshot")
         check(r.returncode == 0 and "snapshot" in r.stdout,
               f"tachyonctl snapshot: {r.returncode} {r.stdout} {r.stderr}")
-        rc = b.stop()
-        check(rc == 0, f"exit code {rc} after SIGTERM:\n{b.log_text()}")
+        stop_clean(b)
         start(b)
         s1 = persistent(b, "dur-clean-s1", 4, True)
         n1, _ = collect_numbers(s1)
@@ -99,21 +97,14 @@ def restart_after_clean_shutdown():
         s2.expect_publish(q2, b"100", timeout=5)
         s1.disconnect()
         s2.disconnect()
-        rc = b.stop()
-        check(rc == 0, f"exit code {rc} after SIGTERM:\n{b.log_text()}")
+        stop_clean(b)
         b.check_log_clean()
-    except BaseException:
-        sys.stderr.write(f"--- tachyond log ---\n{b.log_text()[-6000:]}\n")
-        raise
-    finally:
-        b.cleanup()
 
 
 def sync_holds_and_unreadable_store():
     """Sync mode really holds acknowledgements (acks_held counts them); a store that is not
     ours stops tachyond with a message naming it; persistence_start_empty moves it aside."""
-    b = harness.Broker("dur-store", workers=WORKERS, extra=CONF)
-    try:
+    with running("dur-store", WORKERS, CONF) as b:
         start(b)
         subscribers_setup(b, "dur/st/q1", "dur/st/q2", "dur-st-s1", "dur-st-s2")
         pub = conn(b, 4)
@@ -128,8 +119,7 @@ def sync_holds_and_unreadable_store():
               f"stats persistence: {ps}")
         check(mq.get("acks_held", 0) >= 5 and mq.get("persist_records", 0) > 0,
               f"sync mode: expected held acknowledgements and records, stats mqtt {mq}")
-        rc = b.stop()
-        check(rc == 0, f"exit code {rc} after SIGTERM")
+        stop_clean(b)
         store = os.path.join(b.tmp, "store")
         with open(os.path.join(store, "log-00000000000000000001.tlog"), "wb") as f:
             f.write(b"this is not a tachyon log segment" * 4)
@@ -161,11 +151,6 @@ def sync_holds_and_unreadable_store():
             check(rc == 0, f"exit code {rc} after SIGTERM")
         finally:
             b2.cleanup()
-    except BaseException:
-        sys.stderr.write(f"--- tachyond log ---\n{b.log_text()[-6000:]}\n")
-        raise
-    finally:
-        b.cleanup()
 
 
 def publish_until_killed(b, q1, q2, start_n, kill_after):
@@ -215,13 +200,12 @@ def crash_cycles():
     print(f"# crash_cycles: {cycles} cycles, seed {seed}", flush=True)
     rnd = random.Random(seed)
     # snapshots every second: recovery reads snapshot + log, and snapshots run under load
-    b = harness.Broker("dur-crash", workers=WORKERS, extra=CONF + ["autosave_interval 1"])
     q1, q2, ret = "dur/crash/q1", "dur/crash/q2", "dur/crash/ret"
     cid1, cid2 = "dur-crash-s1", "dur-crash-s2"
     all1, all2 = set(), set()      # acked by the broker, all cycles
     got1, seen2 = set(), {}        # delivered to the subscribers, all cycles
     n = 0
-    try:
+    with running("dur-crash", WORKERS, CONF + ["autosave_interval 1"]) as b:
         start(b)
         subscribers_setup(b, q1, q2, cid1, cid2)
         p = conn(b, 4)
@@ -256,14 +240,8 @@ def crash_cycles():
             check(not dup2, f"cycle {cycle + 1}: QoS 2 messages delivered twice: "
                             f"{dup2[:20]} (seed {seed})")
             check_retained(b, ret, b"kept")
-        rc = b.stop()
-        check(rc == 0, f"exit code {rc} after SIGTERM:\n{b.log_text()}")
+        stop_clean(b)
         b.check_log_clean()
-    except BaseException:
-        sys.stderr.write(f"--- tachyond log ---\n{b.log_text()[-6000:]}\n")
-        raise
-    finally:
-        b.cleanup()
 
 
 def main():

@@ -43,12 +43,12 @@ import mqtt_wire as mw  # noqa: E402
 from harness import check  # noqa: E402
 
 WORKERS = 1
-from durable import CONF, conn, persistent, restart_after_kill, start  # noqa: E402
+from durable import (CONF, conn, persistent, restart_after_kill, running, start,  # noqa: E402
+                     stop_clean)
 
 
 def suback_survives_kill():
-    b = harness.Broker("dur15-sub", workers=WORKERS, extra=CONF)
-    try:
+    with running("dur15-sub", WORKERS, CONF) as b:
         start(b)
         p = conn(b, 4)
         p.connect("dur15-retainer")
@@ -87,13 +87,7 @@ def suback_survives_kill():
         u = persistent(b, "dur15-s2", 5, True)
         u.expect_nothing(1.5, "message for the unsubscribed filter")
         u.disconnect()
-        rc = b.stop()
-        check(rc == 0, f"exit code {rc} after SIGTERM:\n{b.log_text()}")
-    except BaseException:
-        sys.stderr.write(f"--- tachyond log ---\n{b.log_text()[-6000:]}\n")
-        raise
-    finally:
-        b.cleanup()
+        stop_clean(b)
 
 
 def will(cid, delay=None):
@@ -117,8 +111,7 @@ def collect_wills(c, want, total=20.0):
 
 
 def wills_after_kill():
-    b = harness.Broker("dur15-will", workers=WORKERS, extra=CONF)
-    try:
+    with running("dur15-will", WORKERS, CONF) as b:
         start(b)
         ws = persistent(b, "dur15-will-sub", 5, False)
         ws.subscribe([("dur15/will", 1)])
@@ -145,24 +138,16 @@ def wills_after_kill():
         check(set(got) == want, f"wills after the kill: expected {sorted(want)}, got {got}")
         check(len(got) == len(set(got)), f"a will published twice: {got}")
         ws.disconnect()
-        rc = b.stop()
-        check(rc == 0, f"exit code {rc} after SIGTERM:\n{b.log_text()}")
+        stop_clean(b)
         start(b)
         ws = persistent(b, "dur15-will-sub", 5, True)
         ws.expect_nothing(2.0, "will published again after a second restart")
         ws.disconnect()
-        rc = b.stop()
-        check(rc == 0, f"exit code {rc} after SIGTERM:\n{b.log_text()}")
-    except BaseException:
-        sys.stderr.write(f"--- tachyond log ---\n{b.log_text()[-6000:]}\n")
-        raise
-    finally:
-        b.cleanup()
+        stop_clean(b)
 
 
 def sub_ids_restored():
-    b = harness.Broker("dur15-sid", workers=WORKERS, extra=CONF)
-    try:
+    with running("dur15-sid", WORKERS, CONF) as b:
         start(b)
         s = persistent(b, "dur15-sid-s", 5, False)
         s.subscribe([("dur15/sid/#", 1)], props={"subscription_id": 42})
@@ -185,13 +170,7 @@ def sub_ids_restored():
             check(ids == live_ids, f"restored message {i}: subscription ids {ids}, expected "
                                    f"{live_ids}: {p!r}")
         s.disconnect()
-        rc = b.stop()
-        check(rc == 0, f"exit code {rc} after SIGTERM:\n{b.log_text()}")
-    except BaseException:
-        sys.stderr.write(f"--- tachyond log ---\n{b.log_text()[-6000:]}\n")
-        raise
-    finally:
-        b.cleanup()
+        stop_clean(b)
 
 
 AW_ACL0 = """\
@@ -264,8 +243,7 @@ def will_acl_user_after_kill():
         ws.disconnect()
         for c in keep:
             c.close()
-        rc = b.stop()
-        check(rc == 0, f"exit code {rc} after SIGTERM:\n{b.log_text()}")
+        stop_clean(b)
     except BaseException:
         if b is not None:
             sys.stderr.write(f"--- tachyond log ---\n{b.log_text()[-6000:]}\n")

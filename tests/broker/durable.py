@@ -2,7 +2,9 @@
 run with, waiting for MQTT after a (re)start, and persistent-session connections over the
 raw wire client (mqtt_wire)."""
 
+import contextlib
 import socket
+import sys
 import time
 
 import harness
@@ -21,6 +23,27 @@ def wait_mqtt(b, timeout=20):
         except OSError:
             time.sleep(0.05)
     raise harness.TestFailure(f"no MQTT on {b.ip}:1883 after {timeout}s:\n{b.log_text()}")
+
+
+@contextlib.contextmanager
+def running(name, workers, extra=CONF):
+    """A tachyond (not started yet: the body starts it, see start()); when the body fails,
+    the tail of its log goes to stderr; in every case it is stopped and its tap and store
+    are removed."""
+    b = harness.Broker(name, workers=workers, extra=extra)
+    try:
+        yield b
+    except BaseException:
+        sys.stderr.write(f"--- tachyond log ---\n{b.log_text()[-6000:]}\n")
+        raise
+    finally:
+        b.cleanup()
+
+
+def stop_clean(b):
+    """SIGTERM: tachyond must exit 0 (its final drain and snapshot done)."""
+    rc = b.stop()
+    harness.check(rc == 0, f"exit code {rc} after SIGTERM:\n{b.log_text()}")
 
 
 def start(b):
