@@ -511,6 +511,10 @@ void rt_persist_stats_json(const struct rt *rt, struct json_writer *w)
 		json_kv_u64(w, "snapshot_bytes", p->last_snap_bytes);
 	}
 	json_kv_u64(w, "bad_records", p->bad_frames);
+	uint64_t fenced, waits;
+	dp_persist_fence_stats(&fenced, &waits);
+	json_kv_u64(w, "fenced_records", fenced);
+	json_kv_u64(w, "fence_waits", waits);
 	/* The same shape as mqtt.latency_histogram. */
 	hist_json(w, "fsync_latency_histogram", p->fsync_bucket, RT__P_HIST, p->fsync_sum_ns);
 	json_obj_end(w);

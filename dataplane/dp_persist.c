@@ -68,6 +68,7 @@ static int dp__efd = -1;
 static bool dp__sync;
 static uint32_t dp__pending_kick; /* atomic: the eventfd was written, not drained yet */
 static void (*dp__wake)(unsigned worker);
+static uint64_t dp__fenced, dp__fence_waits; /* control core only */
 
 static void dp__kick(void)
 {
@@ -230,6 +231,16 @@ static void dp__hold(struct dp__pw *pw, struct dp__pframe *f)
 	pw->held_tail = f;
 }
 
+/* Control core: hand @p f to @p fn and free it. */
+static void dp__take(struct dp__pframe *f, int (*fn)(void *arg, const uint8_t *frame, uint32_t len),
+		     void *arg)
+{
+	if (f->after != NULL)
+		dp__fenced++;
+	fn(arg, f->data, f->len);
+	free(f);
+}
+
 unsigned dp_persist_drain(unsigned i, int (*fn)(void *arg, const uint8_t *frame, uint32_t len),
 			  void *arg, unsigned max)
 {
@@ -246,9 +257,8 @@ unsigned dp_persist_drain(unsigned i, int (*fn)(void *arg, const uint8_t *frame,
 		pw->held = f->next;
 		if (pw->held == NULL)
 			pw->held_tail = NULL;
-		fn(arg, f->data, f->len);
 		bytes += f->len;
-		free(f);
+		dp__take(f, fn, arg);
 		total++;
 	}
 	void *v[64];
@@ -262,14 +272,15 @@ unsigned dp_persist_drain(unsigned i, int (*fn)(void *arg, const uint8_t *frame,
 				dp__hold(pw, f); /* it and all behind it wait */
 				continue;
 			}
-			fn(arg, f->data, f->len);
 			bytes += f->len;
-			free(f);
+			dp__take(f, fn, arg);
 			total++;
 		}
 		if (n < want)
 			break;
 	}
+	if (pw->held != NULL)
+		dp__fence_waits++;
 	if (total == 0)
 		return 0;
 	/* Only this thread writes taken: plain read, release store (dp__backlog). */
@@ -298,6 +309,12 @@ bool dp_persist_flush_overflow(void)
 	for (unsigned i = 0; i < dp__pn; i++)
 		left |= dp__ovf_flush(&dp__pws[i]);
 	return left;
+}
+
+void dp_persist_fence_stats(uint64_t *fenced, uint64_t *waits)
+{
+	*fenced = dp__fenced;
+	*waits = dp__fence_waits;
 }
 
 uint64_t dp_persist_pending(void)

@@ -67,6 +67,12 @@ void dp_persist_durable(unsigned i, uint64_t n);
  */
 bool dp_persist_flush_overflow(void);
 
+/**
+ * Control core: fenced records taken so far, and the drains a fence stopped (each one a
+ * worker's records waiting for the other workers' records to be taken first).
+ */
+void dp_persist_fence_stats(uint64_t *fenced, uint64_t *waits);
+
 /** Records handed over but not taken yet, all workers (overflow, rings, held frames). */
 uint64_t dp_persist_pending(void);
 

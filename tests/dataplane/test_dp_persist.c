@@ -111,6 +111,9 @@ static void test_fence_waits_for_the_others(void)
 	CHECK(drain(2) == 1);
 	CHECK(drain(0) == 2); /* F b1 */
 	CHECK(strcmp(took(at), "b0 a1 a2 a3 c1 F b1") == 0);
+	uint64_t fenced, waits;
+	dp_persist_fence_stats(&fenced, &waits);
+	CHECK(fenced == 1 && waits == 3); /* drain(0) stopped at F three times */
 	CHECK(dp_persist_pending() == 0);
 }
 

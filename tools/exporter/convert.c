@@ -276,6 +276,8 @@ static const struct conv__map conv__plog_map[] = {
 	NUM("log_bytes_written", C, "tachyon_persistence_log_written_bytes_total", "Bytes appended to the log."),
 	NUM("log_records", C, "tachyon_persistence_log_records_total", "Records appended to the log."),
 	NUM("log_size_bytes", G, "tachyon_persistence_log_size_bytes", "Bytes in the live log segments on disk."),
+	NUM("fenced_records", C, "tachyon_persistence_fenced_records_total", "Records applied only after the other workers' earlier records (a session taken over from another worker)."),
+	NUM("fence_waits", C, "tachyon_persistence_fence_waits_total", "Times a worker's records waited for a fence (other workers' records to be taken first)."),
 	NUM("fsyncs", C, "tachyon_persistence_fsyncs_total", "fdatasync calls on the log (group commits)."),
 	HIST("fsync_latency_histogram", "tachyon_persistence_fsync_duration_seconds", "Duration of the log's fdatasync calls."),
 	NUM("appended_seq", G, "tachyon_persistence_appended_sequence", "Sequence number of the last record appended."),
