@@ -76,9 +76,9 @@ int dp_worker_init(struct dp_worker *w, unsigned index, unsigned lcore_id,
 	w->nif.tx = dp_worker_tx;
 	w->nif.tx_ctx = w;
 	w->nif.tx_ip_cksum_offload = (tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
-	w->txq_cap = pool != NULL ? pool->size / 8 : 0;
-	if (w->txq_cap > DP_TXQ_MAX)
-		w->txq_cap = DP_TXQ_MAX;
+	uint32_t txq_cap = pool != NULL ? pool->size / 8 : 0;
+	if (net_txq_init(&w->txq, txq_cap < DP_TXQ_MAX ? txq_cap : DP_TXQ_MAX) != 0)
+		return -ENOMEM;
 	char name[RTE_RING_NAMESIZE];
 	snprintf(name, sizeof(name), "dp_arp_w%u", index);
 	w->arp_ring = rte_ring_create_elem(name, sizeof(struct dp__arp_msg), DP__ARP_RING_SIZE,
@@ -134,74 +134,55 @@ void dp_worker_wire_l4(struct dp_worker *w)
 	w->nif.l4_ctx = w->l4.ctx;
 }
 
+/* The port's TX, counted (the backlog's and the buffer's sends alike). */
+static uint16_t dp__tx_counted(void *ctx, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct dp_worker *w = ctx;
+	uint16_t sent = dp_io_tx(w, pkts, n);
+	w->cnt.tx_flushes++;
+	w->cnt.tx_pkts += sent;
+	return sent;
+}
+
 /* Send from the backlog's head until it is empty or the ring refuses. */
 static void dp__txq_drain(struct dp_worker *w)
 {
-	while (w->txq_len > 0) {
-		uint32_t k = w->txq_len;
-		if (k > DP_TXQ_MAX - w->txq_head)
-			k = DP_TXQ_MAX - w->txq_head; /* contiguous part first */
-		if (k > DP_BURST)
-			k = DP_BURST;
-		uint16_t sent = dp_io_tx(w, &w->txq[w->txq_head], (uint16_t)k);
-		w->cnt.tx_flushes++;
-		w->cnt.tx_pkts += sent;
-		w->txq_head = (w->txq_head + sent) & (DP_TXQ_MAX - 1);
-		w->txq_len -= sent;
-		if (sent == 0 && w->now_ns - w->link_checked_ns >= DP_LINK_CHECK_NS) {
-			/* Nothing taken: a busy queue, or a link that went down (a memif peer that
-			 * left). A down link loses frames anyway; keeping them would hold mbufs
-			 * and keep the worker spinning on a dead port until it comes back. */
-			w->link_checked_ns = w->now_ns;
-			struct rte_eth_link link;
-			memset(&link, 0, sizeof(link));
-			if (rte_eth_link_get_nowait(w->port_id, &link) == 0 &&
-			    link.link_status == RTE_ETH_LINK_DOWN) {
-				for (; w->txq_len > 0; w->txq_len--) {
-					rte_pktmbuf_free(w->txq[w->txq_head]);
-					w->txq_head = (w->txq_head + 1) & (DP_TXQ_MAX - 1);
-					w->cnt.tx_drops++;
-				}
-			}
-		}
-		if (sent < k)
-			return;
+	if (net_txq_drain(&w->txq, dp__tx_counted, w, DP_BURST) == 0 &&
+	    w->now_ns - w->link_checked_ns >= DP_LINK_CHECK_NS) {
+		/* Nothing taken: a busy queue, or a link that went down (a memif peer that
+		 * left). A down link loses frames anyway; keeping them would hold mbufs and
+		 * keep the worker spinning on a dead port until it comes back. */
+		w->link_checked_ns = w->now_ns;
+		struct rte_eth_link link;
+		memset(&link, 0, sizeof(link));
+		if (rte_eth_link_get_nowait(w->port_id, &link) == 0 &&
+		    link.link_status == RTE_ETH_LINK_DOWN)
+			w->cnt.tx_drops += net_txq_drop_all(&w->txq);
 	}
-	w->txq_head = 0;
 }
 
 void dp_worker_flush(struct dp_worker *w)
 {
-	if (w->txq_len > 0)
+	if (w->txq.len > 0)
 		dp__txq_drain(w);
 	uint16_t n = w->tx_n;
 	if (n == 0)
 		return;
 	uint16_t sent = 0;
-	if (w->txq_len == 0) { /* else the new frames queue behind the backlog (order) */
-		sent = dp_io_tx(w, w->tx_buf, n);
-		w->cnt.tx_flushes++;
-		w->cnt.tx_pkts += sent;
-	}
+	if (w->txq.len == 0) /* else the new frames queue behind the backlog (order) */
+		sent = dp__tx_counted(w, w->tx_buf, n);
 	/* A full TX ring: the link is busy for now. Keep what it refused (bounded) rather than
 	 * drop it like l2fwd, which would leave each TCP flow to a retransmission timeout. */
-	for (uint16_t i = sent; i < n; i++) {
-		if (w->txq_len < w->txq_cap) {
-			w->txq[(w->txq_head + w->txq_len) & (DP_TXQ_MAX - 1)] = w->tx_buf[i];
-			w->txq_len++;
-			w->cnt.tx_backlogged++;
-		} else {
-			rte_pktmbuf_free(w->tx_buf[i]);
-			w->cnt.tx_drops++;
-		}
-	}
+	uint32_t dropped = net_txq_keep(&w->txq, w->tx_buf + sent, (uint16_t)(n - sent));
+	w->cnt.tx_backlogged += (uint64_t)(n - sent) - dropped;
+	w->cnt.tx_drops += dropped;
 	w->tx_n = 0;
 }
 
 int dp_worker_tx(void *arg, struct rte_mbuf *m)
 {
 	struct dp_worker *w = arg;
-	if (w->txq_len > 0 && w->txq_len + w->tx_n >= w->txq_cap) {
+	if (w->txq.len > 0 && net_txq_full(&w->txq, w->tx_n)) {
 		/* The link is congested and the backlog full: refuse, so that TCP keeps the
 		 * data and tries again next poll instead of losing the frame to a drop (which
 		 * would cost the connection a retransmission timeout). */
@@ -235,8 +216,7 @@ void dp_worker_fini(struct dp_worker *w)
 	for (uint16_t i = 0; i < w->tx_n; i++)
 		rte_pktmbuf_free(w->tx_buf[i]);
 	w->tx_n = 0;
-	for (; w->txq_len > 0; w->txq_len--, w->txq_head = (w->txq_head + 1) & (DP_TXQ_MAX - 1))
-		rte_pktmbuf_free(w->txq[w->txq_head]);
+	net_txq_fini(&w->txq);
 	if (w->arp_ring != NULL)
 		dp__arp_drain(w);
 	net_if_fini(&w->nif);
@@ -500,7 +480,7 @@ int dp_worker_main(void *arg)
 
 		/* Drain on a timer, like l2fwd: a lone reply must not wait for 31 others. */
 		if ((w->tx_n > 0 && (n == 0 || now - w->tx_first_ns >= DP_TX_DRAIN_NS)) ||
-		    w->txq_len > 0)
+		    w->txq.len > 0)
 			dp_worker_flush(w);
 
 		if (now >= next_housekeep) {
@@ -508,7 +488,7 @@ int dp_worker_main(void *arg)
 			next_housekeep = now + DP_HOUSEKEEP_NS;
 		}
 
-		if (n > 0 || w->tx_n > 0 || w->txq_len > 0) {
+		if (n > 0 || w->tx_n > 0 || w->txq.len > 0) {
 			idle_since = 0;
 			continue;
 		}

@@ -34,6 +34,7 @@
 
 #include "dp_l4.h"
 #include "net/net.h"
+#include "net/net_txq.h"
 
 struct rte_mempool;
 struct rte_mbuf;
@@ -111,11 +112,11 @@ struct dp_worker {
 	struct rte_mbuf *tx_buf[DP_BURST];
 	/** TX backlog: frames a full TX ring refused, sent first on the next flushes, in order
 	 *  (a software queue like a qdisc: dropping them would cost each TCP connection a
-	 *  retransmission timeout). At most txq_cap frames (min(DP_TXQ_MAX, pool size / 8),
-	 *  so the backlog can never starve the pool); beyond that frames are dropped. */
-	uint32_t txq_head, txq_len, txq_cap;
+	 *  retransmission timeout). At most min(DP_TXQ_MAX, pool size / 8) frames, so the
+	 *  backlog can never starve the pool; once it is that full new frames are refused
+	 *  (dp_worker_tx: -EBUSY). */
+	struct net_txq txq;
 	uint64_t link_checked_ns;      /**< last link check after a refused backlog (see flush) */
-	struct rte_mbuf *txq[DP_TXQ_MAX];
 
 	/* ARP sharing: bindings learnt by one worker reach the others through their rings
 	 * (multi-producer, single consumer: the owner drains it each loop iteration). */

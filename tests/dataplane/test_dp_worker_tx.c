@@ -106,7 +106,7 @@ int main(void)
 	CHECK(w != NULL);
 	CHECK_EQ(dp_worker_init(w, 0, rte_lcore_id(), pool, (uint16_t)port, &mac, 0, false, cfg),
 		 0);
-	CHECK_EQ(w->txq_cap, POOL / 8);
+	CHECK_EQ(w->txq.cap, POOL / 8);
 
 	/* 600 frames: 63 fill the ring, then the backlog fills; once it is full the sink
 	 * refuses (-EBUSY, the frame freed: TCP resends such segments) and drops nothing */
@@ -127,15 +127,15 @@ int main(void)
 	CHECK_EQ(w->cnt.tx_drops, 0);
 	CHECK_EQ(rte_ring_count(tx), RING - 1);
 	CHECK_EQ(w->cnt.tx_pkts, RING - 1);
-	CHECK_EQ(w->txq_len, accepted - (RING - 1));
-	CHECK(w->txq_len <= POOL / 8 && w->txq_len >= POOL / 8 - DP_BURST);
-	CHECK_EQ(w->cnt.tx_backlogged, w->txq_len);
+	CHECK_EQ(w->txq.len, accepted - (RING - 1));
+	CHECK(w->txq.len <= POOL / 8 && w->txq.len >= POOL / 8 - DP_BURST);
+	CHECK_EQ(w->cnt.tx_backlogged, w->txq.len);
 
 	/* the link drains: the backlog leaves in order; frames sent meanwhile queue behind it */
 	uint32_t next = 0, received = 0;
 	received += drain(tx, &next);
 	uint32_t late_first = 100000;
-	for (int round = 0; round < 40 && (w->txq_len > 0 || rte_ring_count(tx) > 0); round++) {
+	for (int round = 0; round < 40 && (w->txq.len > 0 || rte_ring_count(tx) > 0); round++) {
 		if (round == 2) { /* new frames while the backlog is not empty (not full) */
 			CHECK_EQ(dp_worker_tx(w, frame(pool, late_first)), 0);
 			CHECK_EQ(dp_worker_tx(w, frame(pool, late_first + 1)), 0);
@@ -160,7 +160,7 @@ int main(void)
 	}
 	CHECK_EQ(next, accepted);
 	CHECK_EQ(received, accepted + 2);
-	CHECK_EQ(w->txq_len, 0);
+	CHECK_EQ(w->txq.len, 0);
 	CHECK_EQ(w->cnt.tx_drops, 0);
 	CHECK_EQ(rte_mempool_in_use_count(pool), 0);
 
@@ -169,12 +169,12 @@ int main(void)
 	for (uint32_t i = 0; i < 100 + RING; i++)
 		CHECK_EQ(dp_worker_tx(w, frame(pool, i)), 0);
 	dp_worker_flush(w);
-	CHECK_EQ(w->txq_len, 100 + 1); /* the ring took 63 of 164 */
+	CHECK_EQ(w->txq.len, 100 + 1); /* the ring took 63 of 164 */
 	CHECK_EQ(rte_eth_dev_set_link_down((uint16_t)port), 0);
 	uint64_t drops = w->cnt.tx_drops;
 	w->now_ns += 2 * DP_LINK_CHECK_NS;
 	dp_worker_flush(w);
-	CHECK_EQ(w->txq_len, 0);
+	CHECK_EQ(w->txq.len, 0);
 	CHECK_EQ(w->cnt.tx_drops - drops, 101);
 	uint32_t first = 0;
 	CHECK_EQ(drain(tx, &first), RING - 1);
@@ -185,7 +185,7 @@ int main(void)
 	for (uint32_t i = 0; i < 200; i++)
 		dp_worker_tx(w, frame(pool, i));
 	dp_worker_flush(w);
-	CHECK(w->txq_len > 0);
+	CHECK(w->txq.len > 0);
 	dp_worker_fini(w);
 	uint32_t again = 0;
 	drain(tx, &again); /* the 63 the ring took before fini: 0..62 */

@@ -42,13 +42,13 @@
 
 #include "mqtt/mqtt.h"
 #include "net/net.h"
+#include "net/net_txq.h"
 #include "tcp/tcp.h"
 
-/** Frames waiting for room in the port's TX ring (a power of two). A fan-out to 100k
- * subscribers is 100k ACKs at once, and what the ring does not take is kept here rather
- * than dropped (a dropped ACK can cost the broker a retransmission timeout). */
-#define LG_TX_BACKLOG 65536
-#define LG_TX_BACKLOG_CAP 4096 /* frames allowed to wait, at most (see lg_main.c) */
+/** Frames allowed to wait for room in the port's TX ring, at most (see lg_main.c). A
+ * fan-out to 100k subscribers is 100k ACKs at once, and what the ring does not take is kept
+ * rather than dropped (a dropped ACK can cost the broker a retransmission timeout). */
+#define LG_TX_BACKLOG_CAP 4096
 
 /** Bytes at the start of every payload: publisher id, sequence, send time. */
 #define LG_PAYLOAD_MIN 16
@@ -199,10 +199,8 @@ struct lg {
 	uint16_t port_id;
 	struct rte_mbuf *tx_buf[64];
 	uint16_t tx_n;
-	struct rte_mbuf **tx_backlog; /**< frames the port did not take yet, sent first next
-				       *   time (LG_TX_BACKLOG slots; full: dropped) */
-	uint32_t bl_head, bl_tail;    /**< free-running indexes into tx_backlog */
-	uint32_t bl_cap;              /**< frames allowed to wait: min(LG_TX_BACKLOG, mbufs/4) */
+	struct net_txq txq;           /**< frames the port did not take yet, sent first next
+				       *   time: min(LG_TX_BACKLOG_CAP, mbufs / 4) at most */
 	uint64_t now_ns;
 	struct lg_client *clients;
 	unsigned n_clients;

@@ -516,50 +516,29 @@ static int lg__port(struct lg *g)
 
 /* ---- the loop -------------------------------------------------------------------------- */
 
+static uint16_t lg__port_tx(void *ctx, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct lg *g = ctx;
+	return rte_eth_tx_burst(g->port_id, 0, pkts, n);
+}
+
 static void lg__flush(struct lg *g)
 {
 	/* What waited goes first, in order: TCP segments of one connection must not pass
 	 * each other on the way out (a reordered ACK is harmless, reordered data is not). */
-	while (g->bl_head != g->bl_tail) {
-		uint32_t idx = g->bl_head & (LG_TX_BACKLOG - 1);
-		uint32_t n = g->bl_tail - g->bl_head;
-		if (n > LG_TX_BACKLOG - idx)
-			n = LG_TX_BACKLOG - idx;
-		if (n > 512)
-			n = 512;
-		uint16_t sent = rte_eth_tx_burst(g->port_id, 0, g->tx_backlog + idx, (uint16_t)n);
-		g->bl_head += sent;
-		if (sent < n)
-			break;
-	}
+	net_txq_drain(&g->txq, lg__port_tx, g, 512);
 	uint16_t off = 0;
-	if (g->bl_head == g->bl_tail)
+	if (g->txq.len == 0)
 		for (int tries = 0; off < g->tx_n && tries < 8; tries++)
 			off += rte_eth_tx_burst(g->port_id, 0, g->tx_buf + off, g->tx_n - off);
-	for (uint16_t i = off; i < g->tx_n; i++) {
-		if (g->tx_backlog != NULL && g->bl_tail - g->bl_head < g->bl_cap) {
-			g->tx_backlog[g->bl_tail++ & (LG_TX_BACKLOG - 1)] = g->tx_buf[i];
-		} else {
-			rte_pktmbuf_free(g->tx_buf[i]);
-			g->st.tx_drops++;
-		}
-	}
+	g->st.tx_drops += net_txq_keep(&g->txq, g->tx_buf + off, (uint16_t)(g->tx_n - off));
 	g->tx_n = 0;
-}
-
-/* At exit: what the port never took. */
-static void lg__backlog_free(struct lg *g)
-{
-	while (g->bl_head != g->bl_tail)
-		rte_pktmbuf_free(g->tx_backlog[g->bl_head++ & (LG_TX_BACKLOG - 1)]);
-	free(g->tx_backlog);
-	g->tx_backlog = NULL;
 }
 
 static int lg__tx(void *ctx, struct rte_mbuf *m)
 {
 	struct lg *g = ctx;
-	if (g->tx_backlog != NULL && g->bl_tail - g->bl_head + g->tx_n >= g->bl_cap) {
+	if (g->txq.cap != 0 && net_txq_full(&g->txq, g->tx_n)) {
 		/* Backlog full: refuse, and TCP keeps the segment for its next poll (a drop
 		 * would cost the flow a timeout, and an ACK dropped here a spurious one at the
 		 * broker). */
@@ -584,7 +563,7 @@ static unsigned lg__iterate(struct lg *g)
 		net_input(&g->nif, pkts[i]);
 	tcp_poll(g->tcp, g->now_ns);
 	lg__flush(g);
-	return n + (g->bl_tail != g->bl_head); /* a backlog to send: busy, do not back off */
+	return n + (g->txq.len != 0); /* a backlog to send: busy, do not back off */
 }
 
 /* Open connections at the configured rate, within the handshake window. */
@@ -842,12 +821,12 @@ int main(int argc, char **argv)
 	int exit_code = 1;
 	if (lg__port(&g) != 0)
 		goto out;
-	g.tx_backlog = calloc(LG_TX_BACKLOG, sizeof(*g.tx_backlog)); /* NULL: drop instead */
 	/* At most a quarter of the pool waits (receiving and sending need the rest), and no
 	 * more than LG_TX_BACKLOG_CAP: beyond the memif ring's own 16k slots a longer queue
 	 * only delays our ACKs past the broker's RTO (bufferbloat); with the backlog full, TCP
-	 * holds its segments and a held ACK is sent later with the newest ack number. */
-	g.bl_cap = g.o.mbufs / 4 < LG_TX_BACKLOG_CAP ? g.o.mbufs / 4 : LG_TX_BACKLOG_CAP;
+	 * holds its segments and a held ACK is sent later with the newest ack number. Out of
+	 * memory: no backlog, what the port refuses is dropped. */
+	net_txq_init(&g.txq, g.o.mbufs / 4 < LG_TX_BACKLOG_CAP ? g.o.mbufs / 4 : LG_TX_BACKLOG_CAP);
 	struct rte_ether_addr mac;
 	rte_eth_macaddr_get(g.port_id, &mac);
 	net_if_init(&g.nif, g.o.src_ip, g.o.prefix_len, g.o.gateway);
@@ -898,7 +877,7 @@ out:
 	if (g.tcp != NULL)
 		tcp_stack_destroy(g.tcp);
 	lg__flush(&g);
-	lg__backlog_free(&g);
+	net_txq_fini(&g.txq); /* what the port never took */
 	net_if_fini(&g.nif);
 	lg_clients_fini(&g);
 	if (g.pool != NULL) {
