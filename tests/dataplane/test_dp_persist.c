@@ -19,17 +19,10 @@
 #include <rte_errno.h>
 
 #include "broker/brk.h"
+#include "dp_test.h"
 #include "dp_persist.h"
 #include "plog/plog_record.h"
 
-static int failures;
-#define CHECK(c)                                                                             \
-	do {                                                                                 \
-		if (!(c)) {                                                                  \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);         \
-			failures++;                                                          \
-		}                                                                            \
-	} while (0)
 
 #define NW 3
 static struct brk_worker_ops OPS[NW];
@@ -175,14 +168,8 @@ static void test_durable_and_backlog(void)
 
 int main(void)
 {
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "dp_persist_%d", (int)getpid());
-	char *argv[] = { "test", "--no-huge", "-m", "256", "--no-pci", "-l", "0",
-			 "--log-level=warning", "--file-prefix", prefix, NULL };
-	if (rte_eal_init(10, argv) < 0) {
-		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+	if (dp_test_eal("dpp", "256") != 0)
 		return 1;
-	}
 	int efd = eventfd(0, EFD_NONBLOCK);
 	CHECK(dp_persist_init(0, efd, true, t_wake) == -EINVAL);
 	CHECK(dp_persist_init(NW, efd, true, t_wake) == 0);

@@ -24,16 +24,9 @@
 #include <rte_ring.h>
 
 #include "conf/conf.h"
+#include "dp_test.h"
 #include "dp_worker.h"
 
-static int failures;
-#define CHECK(c)                                                                             \
-	do {                                                                                 \
-		if (!(c)) {                                                                  \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);         \
-			failures++;                                                          \
-		}                                                                            \
-	} while (0)
 #define CHECK_EQ(a, b)                                                                       \
 	do {                                                                                 \
 		unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b); \
@@ -76,14 +69,8 @@ static unsigned drain(struct rte_ring *r, uint32_t *next)
 
 int main(void)
 {
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "tt-dpw-%d", (int)getpid());
-	char *argv[] = { "test", "--no-huge", "-m", "128", "--no-pci", "-l", "0",
-			 "--log-level=warning", "--file-prefix", prefix, NULL };
-	if (rte_eal_init(10, argv) < 0) {
-		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+	if (dp_test_eal("dpw", "128") != 0)
 		return 1;
-	}
 	struct rte_mempool *pool = rte_pktmbuf_pool_create("dpw_pool", POOL, 0, 0,
 							   RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	struct rte_ring *rx = rte_ring_create("dpw_rx", RING, SOCKET_ID_ANY, 0);
