@@ -27,6 +27,7 @@
  * into the ring, so every fence is met eventually.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,9 +99,11 @@ static int64_t dp__handover(struct dp__pw *pw, const struct plog_rec *rec, bool 
 	int64_t size = plog_rec_frame_size(rec);
 	if (size < 0)
 		return size;
-	size_t at = RTE_ALIGN_CEIL((size_t)size, sizeof(uint64_t));
+	/* A fence's counts follow the frame bytes, 8-byte aligned from the struct's start. */
+	size_t at = RTE_ALIGN_CEIL(offsetof(struct dp__pframe, data) + (size_t)size,
+				   sizeof(uint64_t));
 	size_t extra = fenced ? dp__pn * sizeof(uint64_t) : 0;
-	struct dp__pframe *f = malloc(sizeof(*f) + at + extra);
+	struct dp__pframe *f = malloc(at + extra);
 	if (f == NULL)
 		return -ENOMEM;
 	struct plog_rec r = *rec;
@@ -113,7 +116,7 @@ static int64_t dp__handover(struct dp__pw *pw, const struct plog_rec *rec, bool 
 	f->next = NULL;
 	f->after = NULL;
 	if (fenced) {
-		uint64_t *after = (uint64_t *)(void *)(f->data + at);
+		uint64_t *after = (uint64_t *)(void *)((uint8_t *)f + at);
 		for (unsigned j = 0; j < dp__pn; j++)
 			after[j] = j == pw->index ? 0
 						  : __atomic_load_n(&dp__pws[j].seq, __ATOMIC_ACQUIRE);
