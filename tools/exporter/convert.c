@@ -508,7 +508,7 @@ static void conv__hist(struct conv__ctx *c, const struct conv__map *m, const str
 	running = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		const struct json_value *p = b->items[i];
-		double le;
+		double le = 0; /* validated above; the initialiser quiets -O3 */
 		conv__le(p->items[0], &le);
 		running = cumulative ? p->items[1]->u : running + p->items[1]->u;
 		if (isinf(le))
