@@ -34,6 +34,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "dp_pool.h"
 #include "mgmt.h"
 #include "rt.h"
 #include "rt_auth.h"
@@ -62,9 +63,9 @@ static int rt__pools(struct rt *rt, const unsigned *lcores, char *err, size_t er
 	for (unsigned i = 0; i < rt->n_workers; i++) {
 		char name[RTE_MEMPOOL_NAMESIZE];
 		snprintf(name, sizeof(name), "mbuf_w%u", i);
-		rt->pools[i] = rte_pktmbuf_pool_create(name, rt->cfg.mbufs, 256, 0,
-						       RTE_MBUF_DEFAULT_BUF_SIZE,
-						       (int)rte_lcore_to_socket_id(lcores[i]));
+		rt->pools[i] = dp_pool_create_mbufs(name, rt->cfg.mbufs, 256,
+						    RTE_MBUF_DEFAULT_BUF_SIZE,
+						    (int)rte_lcore_to_socket_id(lcores[i]));
 		if (rt->pools[i] == NULL) {
 			snprintf(err, errlen, "cannot create mbuf pool %s (%u mbufs): %s; raise "
 				 "memory_mb (now %u) or lower mbufs", name, rt->cfg.mbufs,
