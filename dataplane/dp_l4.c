@@ -85,6 +85,7 @@ static void dp__tcp_stats_json(void *ctx, struct json_writer *jw)
 	F(conns_cur);
 	F(out_nobufs);
 	F(mem_drops);
+	F(tx_pool_fallbacks);
 	json_obj_end(jw);
 #undef F
 }

@@ -41,7 +41,10 @@ static uint32_t tcp__pow2(uint32_t v)
 struct tcp_stack *tcp_stack_create(const struct tcp_stack_config *cfg)
 {
 	if (cfg == NULL || cfg->pool == NULL || cfg->ip_output == NULL ||
-	    (cfg->mtu != 0 && cfg->mtu < 128)) {
+	    (cfg->mtu != 0 && cfg->mtu < 128) ||
+	    (cfg->tx_pool != NULL &&
+	     rte_pktmbuf_data_room_size(cfg->tx_pool) < RTE_PKTMBUF_HEADROOM + TCP_HDR_LEN +
+							  TCP_OPT_MAX)) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
