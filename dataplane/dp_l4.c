@@ -107,6 +107,7 @@ int dp_l4_attach(struct dp_worker *w, const struct tachyon_config *cfg)
 	struct tcp_stack_config sc;
 	memset(&sc, 0, sizeof(sc));
 	sc.pool = w->pool;
+	sc.tx_pool = w->tx_pool;
 	sc.ip_output = net_ip_output;
 	sc.ip_ctx = &w->nif;
 	sc.mtu = cfg->mtu;

@@ -24,6 +24,15 @@
 struct rte_mempool;
 
 /**
+ * Data room of the small send mbufs (headroom included): a TCP header with its options and
+ * the IPv4 and Ethernet headers in front, or up to 256 bytes of a copied MQTT head or
+ * control packet. With the mbuf itself and the mempool's object header, 576 bytes an mbuf,
+ * a quarter of a 2 KiB one: a million subscribers each waiting for the ACK of one small
+ * delivery hold one of these (the head; the payload is a reference, another one).
+ */
+#define DP_POOL_TX_DATA_ROOM (RTE_PKTMBUF_HEADROOM + 256)
+
+/**
  * Whether objects may straddle pages: IOVA as VA. @return the mempool flag to pass
  * (RTE_MEMPOOL_F_NO_IOVA_CONTIG) or 0.
  */

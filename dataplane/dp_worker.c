@@ -89,6 +89,13 @@ int dp_worker_init(struct dp_worker *w, unsigned index, unsigned lcore_id,
 	return 0;
 }
 
+void dp_worker_set_tx_pool(struct dp_worker *w, struct rte_mempool *tx_pool)
+{
+	w->tx_pool = tx_pool;
+	if (tx_pool != NULL)
+		w->txq_cap = tx_pool->size / 8 < DP_TXQ_MAX ? tx_pool->size / 8 : DP_TXQ_MAX;
+}
+
 /* Runs on the worker that learnt the binding: offer it to every other worker. A full ring
  * only delays that worker, which then resolves by itself. */
 static void dp__arp_learnt(void *ctx, uint32_t ip, const struct rte_ether_addr *mac)

@@ -295,6 +295,7 @@ static const struct conv__map conv__mempool_map[] = {
 	NUM("size", G, "tachyon_mempool_capacity_objects", "Objects the mempool holds in all."),
 	NUM("in_use", G, "tachyon_mempool_objects_in_use", "Objects taken from the mempool (mbufs in flight)."),
 	NUM("available", G, "tachyon_mempool_objects_available", "Objects free in the mempool."),
+	NUM("data_room", G, "tachyon_mempool_mbuf_data_room_bytes", "Data room of each mbuf of the pool, headroom included."),
 };
 
 /* rings[]: cross-core rte_rings (worker to worker, worker to control core). */
