@@ -62,6 +62,7 @@ static void dp__tcp_stats_json(void *ctx, struct json_writer *jw)
 	F(rto_expired);
 	F(spurious_rtos);
 	F(coalesced);
+	F(gathered);
 	F(out_link_busy);
 	F(fast_retransmits);
 	F(dup_acks);

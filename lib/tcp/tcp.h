@@ -119,6 +119,8 @@ struct tcp_stats {
 	uint64_t rto_expired;        /**< retransmission timer expiries */
 	uint64_t spurious_rtos;      /**< expiries found spurious (Eifel): congestion state undone */
 	uint64_t coalesced;          /**< small tcp_send writes copied into the queue's last mbuf */
+	uint64_t gathered;           /**< small writes (tx_pool mbufs, references) copied into
+				      *   a fresh mbuf of `pool`: the last queued one was full */
 	uint64_t fast_retransmits;   /**< entries into fast recovery */
 	uint64_t dup_acks;           /**< duplicate ACKs received */
 	uint64_t ooo_segs;           /**< segments queued out of order */

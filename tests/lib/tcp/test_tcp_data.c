@@ -1089,6 +1089,83 @@ static void test_tx_pool_and_fallback(void)
 	CHECK(tcp_stack_create(&cfg) == NULL);
 }
 
+static struct rte_mbuf *mk_data_in(struct rte_mempool *mp, char fill, uint32_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	CHECK(m != NULL);
+	if (m != NULL)
+		memset(rte_pktmbuf_append(m, (uint16_t)len), fill, len);
+	return m;
+}
+
+/* Small writes in tx_pool mbufs coalesce into the queue's last one; when it is full, the
+ * next goes into a large mbuf of the main pool, but only while that pool is over half
+ * free (it is also the receive pool). A lone write keeps its small mbuf. */
+static void test_gather_into_large(void)
+{
+	struct rte_mempool *big = small_pool();
+	static struct rte_mempool *tx;
+	if (tx == NULL)
+		tx = rte_pktmbuf_pool_create("th_tx_g", 16, 0, 0, RTE_PKTMBUF_HEADROOM + 128,
+					     SOCKET_ID_ANY);
+	CHECK(tx != NULL);
+	if (big == NULL || tx == NULL)
+		return;
+	struct th t;
+	struct app a = { 0 };
+	struct tcp_stack_config cfg;
+	th_default_cfg(&cfg);
+	cfg.pool = big;
+	cfg.tx_pool = tx;
+	th_open(&t, &cfg);
+	uint32_t iss = passive_open(&t, &a, NULL);
+	th_poll(&t, 1); /* the pool's fill level is read once per millisecond */
+	th_clear(&t);
+	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'a', 50)), 0); /* queued as it is */
+	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'b', 50)), 0); /* into a's mbuf */
+	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'c', 50)), 0); /* a's is full: a large one */
+	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'd', 50)), 0); /* into c's */
+	CHECK_EQ(tcp_stack_stats(t.s)->gathered, 1);
+	CHECK_EQ(tcp_stack_stats(t.s)->coalesced, 2);
+	CHECK_EQ(rte_mempool_avail_count(tx), 15);
+	CHECK_EQ(rte_mempool_avail_count(big), 63);
+	th_poll(&t, 0);
+	CHECK_EQ(t.ncap, 1);
+	if (t.ncap == 1) {
+		CHECK_EQ(t.cap[0].len, 200);
+		CHECK(t.cap[0].payload[0] == 'a' && t.cap[0].payload[99] == 'b' &&
+		      t.cap[0].payload[100] == 'c' && t.cap[0].payload[199] == 'd');
+	}
+	peer_seg(&t, PEER_ISN + 1, iss + 1 + 200, TH_ACK, NULL);
+	CHECK_EQ(rte_mempool_avail_count(tx), 16);
+	CHECK_EQ(rte_mempool_avail_count(big), 64);
+
+	/* The main pool half used: no gathering, the small mbufs are queued. */
+	struct rte_mbuf *hold[64];
+	unsigned n = 0;
+	while (n < 40 && (hold[n] = rte_pktmbuf_alloc(big)) != NULL)
+		n++;
+	th_poll(&t, 1);
+	th_clear(&t);
+	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'e', 50)), 0);
+	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'f', 50)), 0);
+	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'g', 50)), 0);
+	CHECK_EQ(tcp_stack_stats(t.s)->gathered, 1);
+	CHECK_EQ(rte_mempool_avail_count(tx), 14);
+	CHECK_EQ(rte_mempool_avail_count(big), 64 - n);
+	th_poll(&t, 0);
+	CHECK_EQ(t.ncap, 1);
+	if (t.ncap == 1) {
+		CHECK_EQ(t.cap[0].len, 150);
+		CHECK(t.cap[0].payload[0] == 'e' && t.cap[0].payload[149] == 'g');
+	}
+	while (n > 0)
+		rte_pktmbuf_free(hold[--n]);
+	th_close(&t);
+	CHECK_EQ(rte_mempool_avail_count(tx), 16);
+	CHECK_EQ(rte_mempool_avail_count(big), 64);
+}
+
 uint16_t tcp__cksum_l4(struct rte_mbuf *m, uint32_t src, uint32_t dst, uint32_t len);
 
 /* The stack's checksum over chains whose segments start at odd offsets, with data that makes
@@ -1158,6 +1235,7 @@ static const struct th_test tests[] = {
 	T(test_memory_pressure),
 	T(test_output_retried_after_pool_exhaustion),
 	T(test_tx_pool_and_fallback),
+	T(test_gather_into_large),
 	T(test_conn_size),
 };
 
