@@ -139,6 +139,8 @@ static const struct conv__map conv__tcp_map[] = {
 	NUM("rto_expired", C, "tachyon_tcp_rto_expirations_total", "Retransmission timer expiries."),
 	NUM("out_link_busy", C, "tachyon_tcp_output_link_busy_total", "Segments held back because the port's transmit queue and the worker's backlog were full (sent at the next poll; nothing lost)."),
 	NUM("coalesced", C, "tachyon_tcp_coalesced_writes_total", "Small writes copied into the send queue's last buffer instead of queued as a buffer of their own."),
+	NUM("gathered", C, "tachyon_tcp_gathered_writes_total", "Small writes copied into a fresh 2 KiB buffer because the send queue's last one was full."),
+	NUM("tx_pool_fallbacks", C, "tachyon_tcp_tx_pool_fallbacks_total", "Header or clone buffers taken from the 2 KiB pool because the small send pool was empty."),
 	NUM("spurious_rtos", C, "tachyon_tcp_spurious_rto_total", "Retransmission timer expiries found spurious by the timestamps (the ACK answered the original segment); the congestion window was restored."),
 	NUM("fast_retransmits", C, "tachyon_tcp_fast_recoveries_total", "Entries into fast retransmit / fast recovery."),
 	NUM("dup_acks", C, "tachyon_tcp_duplicate_acks_received_total", "Duplicate ACKs received."),
