@@ -34,6 +34,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "dp_pool.h"
 #include "mgmt.h"
 #include "rt.h"
 #include "rt_auth.h"
@@ -59,13 +60,28 @@ static uint64_t rt__mono_ns(void)
  * TCP segments) only from its own pool, so the pool cache is never contended. */
 static int rt__pools(struct rt *rt, const unsigned *lcores, char *err, size_t errlen)
 {
+	/* Two pools per worker. Everything the send path takes, headers, references to
+	 * payloads and copies of small heads, is small and held until the peer's ACK: with a
+	 * million subscribers that is most of the mbufs in use, so it comes from small mbufs
+	 * (DP_POOL_TX_DATA_ROOM). Received frames need the 2 KiB data room. The whole of both
+	 * pools is resident from the start (the mempool writes every object's header). */
+	uint32_t rx = conf_rx_mbufs(&rt->cfg);
 	for (unsigned i = 0; i < rt->n_workers; i++) {
 		char name[RTE_MEMPOOL_NAMESIZE];
+		int socket = (int)rte_lcore_to_socket_id(lcores[i]);
 		snprintf(name, sizeof(name), "mbuf_w%u", i);
-		rt->pools[i] = rte_pktmbuf_pool_create(name, rt->cfg.mbufs, 256, 0,
-						       RTE_MBUF_DEFAULT_BUF_SIZE,
-						       (int)rte_lcore_to_socket_id(lcores[i]));
+		rt->pools[i] = dp_pool_create_mbufs(name, rx, 256, RTE_MBUF_DEFAULT_BUF_SIZE,
+						    socket);
 		if (rt->pools[i] == NULL) {
+			snprintf(err, errlen, "cannot create mbuf pool %s (%u mbufs): %s; raise "
+				 "memory_mb (now %u) or lower rx_mbufs", name, rx,
+				 rte_strerror(rte_errno), rt->cfg.memory_mb);
+			return -1;
+		}
+		snprintf(name, sizeof(name), "mbuf_tx_w%u", i);
+		rt->tx_pools[i] = dp_pool_create_mbufs(name, rt->cfg.mbufs, 256,
+						       DP_POOL_TX_DATA_ROOM, socket);
+		if (rt->tx_pools[i] == NULL) {
 			snprintf(err, errlen, "cannot create mbuf pool %s (%u mbufs): %s; raise "
 				 "memory_mb (now %u) or lower mbufs", name, rt->cfg.mbufs,
 				 rte_strerror(rte_errno), rt->cfg.memory_mb);
@@ -92,6 +108,7 @@ static int rt__workers(struct rt *rt, const unsigned *lcores, char *err, size_t 
 			snprintf(err, errlen, "worker %u: cannot set up: %s", i, strerror(-rc));
 			return -1;
 		}
+		dp_worker_set_tx_pool(w, rt->tx_pools[i]);
 		rc = dp_l4_attach(w, &rt->cfg);
 		if (rc != 0) {
 			snprintf(err, errlen, "worker %u: cannot attach the transport: %s", i,
@@ -233,7 +250,10 @@ out:
 	dp_port_close(&rt->port);   /* the tap's kernel interface goes away here */
 	mgmt_close(rt->mgmt);
 	for (unsigned i = 0; i < rt->n_workers; i++)
+	{
 		rte_mempool_free(rt->pools[i]);
+		rte_mempool_free(rt->tx_pools[i]);
+	}
 	rte_eal_cleanup();
 	mgmt_unlock(lock_fd);
 	if (exit_code == 0)

@@ -32,7 +32,10 @@ struct rt {
 	struct dp_port port;                /**< the one port (tap or PCI) */
 	unsigned n_workers;
 	struct dp_worker *workers;          /**< n_workers, cache-aligned (rte_zmalloc) */
-	struct rte_mempool *pools[RT_MAX_WORKERS]; /**< one mbuf pool per worker */
+	struct rte_mempool *pools[RT_MAX_WORKERS]; /**< per worker: 2 KiB mbufs (rx_mbufs):
+						    *   receive, TLS, large copies */
+	struct rte_mempool *tx_pools[RT_MAX_WORKERS]; /**< per worker: small mbufs (mbufs):
+						       *   headers, references, small copies */
 	struct mgmt *mgmt;
 	struct rt_persist *persist;         /**< NULL when persistence is off (rt_persist.c) */
 };

@@ -100,22 +100,28 @@ int rt_cmd_stats(struct mgmt_req *req)
 	stats__port(w, &rt->port);
 	json_arr_end(w);
 
-	/* Per-worker mbuf pools. The counts read the pool's ring and every lcore cache without
-	 * a lock: approximate while the worker runs, exact once it is idle (which is what the
-	 * tests compare against the count at start). */
+	/* Per-worker mbuf pools: mbuf_w<k> (2 KiB: receive, TLS, large copies) and
+	 * mbuf_tx_w<k> (small: headers, references, small copies). The counts read the pool's
+	 * ring and every lcore cache without a lock: approximate while the worker runs, exact
+	 * once it is idle (which is what the tests compare against the count at start). */
 	json_key(w, "mempools");
 	json_arr_begin(w);
 	for (unsigned i = 0; i < rt->n_workers; i++) {
-		const struct rte_mempool *mp = rt->pools[i];
-		if (mp == NULL)
-			continue;
-		json_obj_begin(w);
-		json_kv_str(w, "name", mp->name);
-		json_kv_u64(w, "worker", i);
-		json_kv_u64(w, "size", mp->size);
-		json_kv_u64(w, "in_use", rte_mempool_in_use_count(mp));
-		json_kv_u64(w, "available", rte_mempool_avail_count(mp));
-		json_obj_end(w);
+		const struct rte_mempool *pools[2] = { rt->pools[i], rt->tx_pools[i] };
+		for (unsigned k = 0; k < 2; k++) {
+			const struct rte_mempool *mp = pools[k];
+			if (mp == NULL)
+				continue;
+			json_obj_begin(w);
+			json_kv_str(w, "name", mp->name);
+			json_kv_u64(w, "worker", i);
+			json_kv_u64(w, "size", mp->size);
+			json_kv_u64(w, "in_use", rte_mempool_in_use_count(mp));
+			json_kv_u64(w, "available", rte_mempool_avail_count(mp));
+			json_kv_u64(w, "data_room", rte_pktmbuf_data_room_size(
+						     (struct rte_mempool *)mp));
+			json_obj_end(w);
+		}
 	}
 	json_arr_end(w);
 

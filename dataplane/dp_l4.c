@@ -62,6 +62,7 @@ static void dp__tcp_stats_json(void *ctx, struct json_writer *jw)
 	F(rto_expired);
 	F(spurious_rtos);
 	F(coalesced);
+	F(gathered);
 	F(out_link_busy);
 	F(fast_retransmits);
 	F(dup_acks);
@@ -85,6 +86,7 @@ static void dp__tcp_stats_json(void *ctx, struct json_writer *jw)
 	F(conns_cur);
 	F(out_nobufs);
 	F(mem_drops);
+	F(tx_pool_fallbacks);
 	json_obj_end(jw);
 #undef F
 }
@@ -106,6 +108,7 @@ int dp_l4_attach(struct dp_worker *w, const struct tachyon_config *cfg)
 	struct tcp_stack_config sc;
 	memset(&sc, 0, sizeof(sc));
 	sc.pool = w->pool;
+	sc.tx_pool = w->tx_pool;
 	sc.ip_output = net_ip_output;
 	sc.ip_ctx = &w->nif;
 	sc.mtu = cfg->mtu;

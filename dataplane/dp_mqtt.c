@@ -41,7 +41,8 @@
 #define DP__INBOX_SIZE 16384
 #define DP__EXT_CHUNK 61440u   /* external buffer length is 16 bits */
 #define DP__LINGER_NS (5ull * 1000000000) /* a closed connection's peer has this long to close */
-/* mbufs of the worker's pool the glue never takes for sends: TCP needs them for headers,
+/* mbufs of the worker's send pool the glue never takes for sends (and, for TLS records,
+ * of its 2 KiB pool): TCP needs them for headers,
  * retransmission clones and ACKs, the port for refilling its RX ring (the ring's own
  * descriptors are already out of the pool). Without this reserve a burst of fan-out fills
  * the pool with queued data that can then never be sent (no header mbufs, and TCP clones
@@ -98,8 +99,12 @@ struct dp_mqtt {
 	struct dp__mconn *starved, *starved_tail; /* FIFO: the oldest is retried first */
 	uint64_t starve_events;          /* this worker's dp__starve calls */
 	uint32_t max_packet;
-	uint32_t reserve;                /* see DP__RESERVE_MIN */
-	uint32_t avail_est;              /* see dp__send */
+	uint32_t reserve;                /* see DP__RESERVE_MIN; of w->pool (TLS records) */
+	uint32_t avail_est;              /* see dp__send; of w->pool */
+	struct rte_mempool *txp;         /* the send pool: w->tx_pool, or w->pool without one */
+	uint32_t tx_room;                /* its mbufs' data room past the headroom */
+	uint32_t tx_reserve;             /* as reserve, of txp */
+	uint32_t tx_avail_est;           /* as avail_est, of txp */
 	uint64_t next_scan;
 	uint64_t conns_cur;
 	uint8_t *tls_scratch;            /* one TLS record of plaintext, to seal head + payload */
@@ -407,16 +412,19 @@ static int dp__send(void *tctx, const uint8_t *hd, uint32_t hlen, struct brk_msg
 		return dp__tls_send(mc, hd, hlen, msg);
 	if (!tcp_want_writable(mc->tc))
 		return -ENOBUFS;
-	struct rte_mempool *pool = mc->m->w->pool;
-	/* avail_est: the pool's free count read once per loop iteration (it walks every
-	 * lcore cache), minus what we took since; frees are not seen, so it errs safe. */
+	/* The head is copied into small send mbufs and the payload attached to more of them
+	 * by reference: a subscriber waiting for its ACK holds two small mbufs, not 2 KiB ones
+	 * (dp_pool.h). tx_avail_est: the pool's free count read once per loop iteration (it
+	 * walks every lcore cache), minus what we took since; frees are not seen, so it errs
+	 * safe. Short of mbufs, the connection waits in the starved FIFO (dp__starve). */
+	struct rte_mempool *pool = mc->m->txp;
 	uint32_t plen0 = 0;
 	if (msg != NULL)
 		brk_msg_payload(msg, &plen0);
-	uint32_t need = 1 + hlen / 2048 + (plen0 + DP__EXT_CHUNK - 1) / DP__EXT_CHUNK;
-	if (mc->m->avail_est < mc->m->reserve + need)
+	uint32_t need = 1 + hlen / mc->m->tx_room + (plen0 + DP__EXT_CHUNK - 1) / DP__EXT_CHUNK;
+	if (mc->m->tx_avail_est < mc->m->tx_reserve + need)
 		return dp__starve(mc);
-	mc->m->avail_est -= need;
+	mc->m->tx_avail_est -= need;
 	struct rte_mbuf *head = dp__copy_mbufs(pool, hd, hlen);
 	if (head == NULL)
 		return dp__starve(mc);
@@ -881,6 +889,7 @@ void dp_mqtt_poll(void *ctx, uint64_t now_ns)
 {
 	struct dp_mqtt *m = ctx;
 	m->avail_est = rte_mempool_avail_count(m->w->pool);
+	m->tx_avail_est = m->txp != m->w->pool ? rte_mempool_avail_count(m->txp) : m->avail_est;
 	dp_persist_poll(m->w->index);
 	brk_worker_tick(m->bw, now_ns);
 	struct brk_xmsg msgs[32];
@@ -900,8 +909,10 @@ void dp_mqtt_poll(void *ctx, uint64_t now_ns)
 		if (!mc->paused)
 			dp__feed(mc);
 	}
-	if (m->starved != NULL && m->avail_est >= m->reserve + 64) {
-		/* Retry the starved connections oldest first, while the pool has mbufs: stop at
+	if (m->starved != NULL &&
+	    (m->tx_avail_est >= m->tx_reserve + 64 || m->avail_est >= m->reserve + 64)) {
+		/* Retry the starved connections oldest first, while a pool has mbufs (plain
+		 * sends wait for the send pool, TLS records for the 2 KiB one): stop at
 		 * the first retry that starves again (it goes back to the tail; the pool is dry,
 		 * the rest would only starve too) and after DP__STARVED_BATCH, so that an
 		 * iteration stays short with a million subscribers waiting (it once walked the
@@ -976,6 +987,10 @@ int dp_mqtt_attach(struct dp_worker *w, struct tcp_stack *stack,
 			m->tls_scratch = malloc(DP__TLS_SCRATCH);
 	m->reserve = w->pool->size / 8 > DP__RESERVE_MIN ? w->pool->size / 8 : DP__RESERVE_MIN;
 	m->avail_est = rte_mempool_avail_count(w->pool);
+	m->txp = w->tx_pool != NULL ? w->tx_pool : w->pool;
+	m->tx_room = rte_pktmbuf_data_room_size(m->txp) - RTE_PKTMBUF_HEADROOM;
+	m->tx_reserve = m->txp->size / 8 > DP__RESERVE_MIN ? m->txp->size / 8 : DP__RESERVE_MIN;
+	m->tx_avail_est = rte_mempool_avail_count(m->txp);
 	char name[RTE_RING_NAMESIZE];
 	snprintf(name, sizeof(name), "brk_in_w%u", w->index);
 	m->inbox = rte_ring_create_elem(name, sizeof(struct brk_xmsg), DP__INBOX_SIZE,

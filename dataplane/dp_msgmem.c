@@ -20,6 +20,7 @@
 
 #include "broker/brk.h"
 #include "dp_msgmem.h"
+#include "dp_pool.h"
 #include "util/json.h"
 #include "util/log.h"
 
@@ -103,7 +104,8 @@ int dp_msgmem_init(unsigned pool_mb, unsigned n_descs)
 		char name[RTE_MEMPOOL_NAMESIZE];
 		snprintf(name, sizeof(name), "msg_%u", dp__mm_size[i]);
 		dp__mm_pool[i] = rte_mempool_create(name, (unsigned)n, dp__mm_size[i], cache, 0,
-						    NULL, NULL, NULL, NULL, SOCKET_ID_ANY, 0);
+						    NULL, NULL, NULL, NULL, SOCKET_ID_ANY,
+						    dp_pool_pack_flags());
 		if (dp__mm_pool[i] == NULL) {
 			TLOG_ERR("msgmem", "no room for %" PRIu64 " x %u bytes (%s): raise "
 				  "memory_mb or lower message_pool_mb", n, dp__mm_size[i],
@@ -114,7 +116,7 @@ int dp_msgmem_init(unsigned pool_mb, unsigned n_descs)
 	if (n_descs < 1024)
 		n_descs = 1024;
 	dp__mm_desc = rte_mempool_create("msg_desc", n_descs, 64, 256, 0, NULL, NULL, NULL,
-					 NULL, SOCKET_ID_ANY, 0);
+					 NULL, SOCKET_ID_ANY, dp_pool_pack_flags());
 	if (dp__mm_desc == NULL) {
 		TLOG_ERR("msgmem", "no room for %u send descriptors (%s)", n_descs,
 			  rte_strerror(rte_errno));

@@ -6,8 +6,8 @@
  * malloc() memory is not in the IOMMU's map (IOVA as VA) nor physically known (IOVA as
  * PA); only the tap PMD, which copies by virtual address, could send from it.
  *
- * Messages: size classes of rte_mempools (objects IOVA-contiguous, per-lcore caches, so no
- * lock on the publish path); a message larger than the largest class, or one arriving when
+ * Messages: size classes of rte_mempools (objects IOVA-contiguous, packed as dp_pool.h says;
+ * per-lcore caches, so no lock on the publish path); a message larger than the largest class, or one arriving when
  * its class and every larger one are empty, comes from rte_malloc (the heap's lock; counted
  * as a fallback). Out of both: NULL, and the broker drops the publish (Server busy).
  * Descriptors: one fixed-size mempool.

@@ -76,9 +76,10 @@ int dp_worker_init(struct dp_worker *w, unsigned index, unsigned lcore_id,
 	w->nif.tx = dp_worker_tx;
 	w->nif.tx_ctx = w;
 	w->nif.tx_ip_cksum_offload = (tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
-	uint32_t txq_cap = pool != NULL ? pool->size / 8 : 0;
-	if (net_txq_init(&w->txq, txq_cap < DP_TXQ_MAX ? txq_cap : DP_TXQ_MAX) != 0)
+	/* Slots for the largest backlog; the cap follows the send pool (set_tx_pool). */
+	if (net_txq_init(&w->txq, DP_TXQ_MAX) != 0)
 		return -ENOMEM;
+	net_txq_set_cap(&w->txq, pool != NULL ? pool->size / 8 : 0);
 	char name[RTE_RING_NAMESIZE];
 	snprintf(name, sizeof(name), "dp_arp_w%u", index);
 	w->arp_ring = rte_ring_create_elem(name, sizeof(struct dp__arp_msg), DP__ARP_RING_SIZE,
@@ -87,6 +88,13 @@ int dp_worker_init(struct dp_worker *w, unsigned index, unsigned lcore_id,
 		return -ENOMEM;
 	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	return 0;
+}
+
+void dp_worker_set_tx_pool(struct dp_worker *w, struct rte_mempool *tx_pool)
+{
+	w->tx_pool = tx_pool;
+	if (tx_pool != NULL)
+		net_txq_set_cap(&w->txq, tx_pool->size / 8);
 }
 
 /* Runs on the worker that learnt the binding: offer it to every other worker. A full ring

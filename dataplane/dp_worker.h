@@ -80,7 +80,8 @@ struct dp_worker {
 	unsigned index;                /**< 0..n-1; also the queue id on the port */
 	unsigned lcore_id;
 	int socket_id;
-	struct rte_mempool *pool;      /**< this worker's mbufs */
+	struct rte_mempool *pool;      /**< this worker's 2 KiB mbufs (receive, large copies) */
+	struct rte_mempool *tx_pool;   /**< its small mbufs for sending, or NULL: pool */
 	uint16_t port_id;
 	uint16_t queue_id;
 	uint32_t ip;                   /**< our address, host byte order */
@@ -112,9 +113,9 @@ struct dp_worker {
 	struct rte_mbuf *tx_buf[DP_BURST];
 	/** TX backlog: frames a full TX ring refused, sent first on the next flushes, in order
 	 *  (a software queue like a qdisc: dropping them would cost each TCP connection a
-	 *  retransmission timeout). At most min(DP_TXQ_MAX, pool size / 8) frames, so the
-	 *  backlog can never starve the pool; once it is that full new frames are refused
-	 *  (dp_worker_tx: -EBUSY). */
+	 *  retransmission timeout). At most min(DP_TXQ_MAX, size / 8 of the send pool, tx_pool
+	 *  or pool) frames, so the backlog can never starve it; once it is that full new
+	 *  frames are refused (dp_worker_tx: -EBUSY). */
 	struct net_txq txq;
 	uint64_t link_checked_ns;      /**< last link check after a refused backlog (see flush) */
 
@@ -138,6 +139,14 @@ struct dp_worker {
 int dp_worker_init(struct dp_worker *w, unsigned index, unsigned lcore_id,
 		   struct rte_mempool *pool, uint16_t port_id, const struct rte_ether_addr *mac,
 		   uint64_t tx_offloads, bool rx_intr, const struct tachyon_config *cfg);
+
+/**
+ * Give worker @p w its pool of small send mbufs (main lcore, after dp_worker_init() and
+ * before dp_l4_attach(), which hands it to TCP and MQTT). The TX backlog's cap then follows
+ * that pool's size, as the frames it holds are mostly made of its mbufs. NULL: everything
+ * comes from w->pool, as before.
+ */
+void dp_worker_set_tx_pool(struct dp_worker *w, struct rte_mempool *tx_pool);
 
 /**
  * Let the @p n workers of @p workers share ARP bindings (main lcore, before launch): a

@@ -123,7 +123,9 @@ struct tachyon_config {
 	bool no_huge;                        /**< EAL --no-huge, default true */
 	char eal_args[512];                  /**< extra EAL arguments, split on spaces */
 	char file_prefix[64];                /**< EAL --file-prefix, default "tachyon" */
-	uint32_t mbufs;                      /**< mbufs per worker pool, default 16383 */
+	uint32_t mbufs;                      /**< small mbufs per worker send pool, default 16383 */
+	uint32_t rx_mbufs;                   /**< 2 KiB mbufs per worker receive pool, 0 (default)
+					      *   = mbufs / 4, at least 2047 (conf_rx_mbufs) */
 
 	/* ---- Tachyon keys: authentication failures (docs/security.md) ---- */
 	uint32_t auth_fail_burst;            /**< failed logins in a row per source address
@@ -261,6 +263,16 @@ int conf_validate(struct tachyon_config *c, char *err, size_t errlen);
 
 /** @return true when @p c selects the embedded default's net_tap port (neither a PCI device
  *  nor a memif socket). */
+/** The receive pool's size per worker: rx_mbufs, or when 0 a quarter of mbufs, at least
+ *  2047 (the port's receive ring holds 1024; the rest is room for bursts and what TLS and
+ *  TCP's fallback take). */
+static inline uint32_t conf_rx_mbufs(const struct tachyon_config *c)
+{
+	if (c->rx_mbufs != 0)
+		return c->rx_mbufs;
+	return c->mbufs / 4 > 2047 ? c->mbufs / 4 : 2047;
+}
+
 static inline bool conf_port_is_tap(const struct tachyon_config *c)
 {
 	return c->pci_device[0] == '\0' && c->memif_socket[0] == '\0';

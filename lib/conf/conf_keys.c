@@ -514,8 +514,14 @@ const struct conf__key conf__keys[] = {
 	{ CONF__INFO("file_prefix", STR, G, T, ST, "a name without '/' or spaces",
 		     "EAL --file-prefix (one per DPDK process)"),
 	  CONF__G(file_prefix), .set = conf__set_file_prefix },
-	{ CONF__INFO("mbufs", INT, G, T, ST, "511..16777215", "mbufs in each worker's pool"),
+	{ CONF__INFO("mbufs", INT, G, T, ST, "511..16777215",
+		     "small mbufs in each worker's send pool (headers, references to payloads, "
+		     "small copies)"),
 	  CONF__G(mbufs), .min = 511, .max = 16777215 },
+	{ CONF__INFO("rx_mbufs", INT, G, T, ST, "0..16777215 (0, or at least 1023)",
+		     "2 KiB mbufs in each worker's receive pool (received frames, TLS records, "
+		     "large copies); 0: mbufs / 4, at least 2047"),
+	  CONF__G(rx_mbufs), .min = 0, .max = 16777215 },
 	{ CONF__INFO("message_pool_mb", INT, G, T, ST, "0..1048576",
 		     "MiB of message mempools (size classes); larger or overflow messages use the "
 		     "DPDK heap"),

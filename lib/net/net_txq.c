@@ -28,6 +28,11 @@ int net_txq_init(struct net_txq *t, uint32_t cap)
 	return 0;
 }
 
+void net_txq_set_cap(struct net_txq *t, uint32_t cap)
+{
+	t->cap = cap < t->size ? cap : t->size;
+}
+
 void net_txq_fini(struct net_txq *t)
 {
 	net_txq_drop_all(t);

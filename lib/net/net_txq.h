@@ -37,6 +37,13 @@ typedef uint16_t (*net_txq_tx_fn)(void *ctx, struct rte_mbuf **pkts, uint16_t n)
 /** An empty backlog of @p cap frames. @return 0, or -ENOMEM (then cap is 0). */
 int net_txq_init(struct net_txq *t, uint32_t cap);
 
+/**
+ * Hold at most @p cap frames from now on, at most as many as the slots made at init (an
+ * owner that learns its bound later inits with the largest). Frames held beyond it stay
+ * and leave in order.
+ */
+void net_txq_set_cap(struct net_txq *t, uint32_t cap);
+
 /** Free the held frames and the slots. */
 void net_txq_fini(struct net_txq *t);
 

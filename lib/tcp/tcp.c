@@ -41,7 +41,10 @@ static uint32_t tcp__pow2(uint32_t v)
 struct tcp_stack *tcp_stack_create(const struct tcp_stack_config *cfg)
 {
 	if (cfg == NULL || cfg->pool == NULL || cfg->ip_output == NULL ||
-	    (cfg->mtu != 0 && cfg->mtu < 128)) {
+	    (cfg->mtu != 0 && cfg->mtu < 128) ||
+	    (cfg->tx_pool != NULL &&
+	     rte_pktmbuf_data_room_size(cfg->tx_pool) < RTE_PKTMBUF_HEADROOM + TCP_HDR_LEN +
+							  TCP_OPT_MAX)) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -471,7 +474,9 @@ void tcp_poll(struct tcp_stack *s, uint64_t now_ns)
 		 * pool cannot be drained by receive data while what frees it - ACKs of our queued
 		 * data - needs receive mbufs too. The peer retransmits what was dropped. */
 		s->mem_checked_ms = s->now_ms;
-		s->mem_low = rte_mempool_avail_count(s->cfg.pool) < s->cfg.pool->size / 8;
+		unsigned avail = rte_mempool_avail_count(s->cfg.pool);
+		s->mem_low = avail < s->cfg.pool->size / 8;
+		s->pool_roomy = avail > s->cfg.pool->size / 2;
 	}
 	uint32_t todo = s->now_ms - s->wheel_ms;
 	if (todo > TCP_WHEEL_SLOTS) {
@@ -704,6 +709,27 @@ int tcp_send(struct tcp_conn *c, struct rte_mbuf *m)
 			s->st.coalesced++;
 			rte_pktmbuf_free_seg(m);
 		} else {
+			struct rte_mbuf *big = NULL;
+			if (t != NULL && s->cfg.tx_pool != NULL && m->data_len <= TCP_COALESCE_MAX &&
+			    RTE_MBUF_DIRECT(t) && (m->pool != s->cfg.pool || !RTE_MBUF_DIRECT(m)) &&
+			    s->pool_roomy)
+				big = rte_pktmbuf_alloc(s->cfg.pool);
+			if (big != NULL) {
+				/* A stream of small writes in small mbufs (tx_pool) or small
+				 * references to payloads filled the last queued mbuf: gather the
+				 * rest into a large mbuf of the main pool while it has room to
+				 * spare, so that a segment stays one or two mbufs (with 256-byte
+				 * mbufs a full segment was a chain of six, each cloned per send). A
+				 * connection with one write queued keeps its small mbuf: that is
+				 * what each of a million subscribers holds. */
+				memcpy(rte_pktmbuf_mtod(big, char *), rte_pktmbuf_mtod(m, const char *),
+				       m->data_len);
+				big->data_len = m->data_len;
+				big->pkt_len = m->data_len;
+				s->st.gathered++;
+				rte_pktmbuf_free_seg(m);
+				m = big;
+			}
 			total += m->data_len;
 			if (c->sndq_tail != NULL)
 				c->sndq_tail->next = m;

@@ -16,8 +16,9 @@
  * function of this header on any connection of the same stack, including tcp_abort() on the
  * connection being called back.
  *
- * Memory: mbufs only from the configured pool (headers and the indirect mbufs that point
- * into queued payload); control blocks from slabs grown on demand and never returned to libc
+ * Memory: mbufs only from the configured pools (headers and the indirect mbufs that point
+ * into queued payload: from tx_pool, the small one, while it has any, else from pool);
+ * control blocks from slabs grown on demand and never returned to libc
  * before tcp_stack_destroy(). No payload byte is ever copied: received data reaches the
  * application as the received mbufs, and queued send data leaves as indirect mbufs attached
  * to the application's buffers.
@@ -84,6 +85,10 @@ struct tcp_callbacks {
 /** Stack configuration. Zero in a numeric field selects the default shown. */
 struct tcp_stack_config {
 	struct rte_mempool *pool;      /**< mbuf pool for headers and indirect mbufs (required) */
+	struct rte_mempool *tx_pool;   /**< optional pool of small mbufs, tried first for headers
+					 *   and indirect mbufs (neither needs a data room past the
+					 *   headers); `pool` serves when it is empty (counted in
+					 *   tx_pool_fallbacks). Needs RTE_PKTMBUF_HEADROOM + 60. */
 	net_ip_output_fn ip_output;    /**< where segments leave (required) */
 	void *ip_ctx;                  /**< first argument of ip_output */
 	uint16_t mtu;                  /**< IP MTU of the port, default 1500; MSS = mtu - 40 */
@@ -114,6 +119,8 @@ struct tcp_stats {
 	uint64_t rto_expired;        /**< retransmission timer expiries */
 	uint64_t spurious_rtos;      /**< expiries found spurious (Eifel): congestion state undone */
 	uint64_t coalesced;          /**< small tcp_send writes copied into the queue's last mbuf */
+	uint64_t gathered;           /**< small writes (tx_pool mbufs, references) copied into
+				      *   a fresh mbuf of `pool`: the last queued one was full */
 	uint64_t fast_retransmits;   /**< entries into fast recovery */
 	uint64_t dup_acks;           /**< duplicate ACKs received */
 	uint64_t ooo_segs;           /**< segments queued out of order */
@@ -138,6 +145,8 @@ struct tcp_stats {
 	uint64_t out_link_busy;      /**< segments not sent: ip_output said -EBUSY (link queue
 				      *   full); retried at the next tcp_poll, nothing is lost */
 	uint64_t mem_drops;          /**< payloads dropped because the mbuf pool ran low */
+	uint64_t tx_pool_fallbacks;  /**< header or indirect mbufs taken from `pool` because
+				      *   `tx_pool` was empty */
 };
 
 /** Connection state, named as in RFC 9293 section 3.3.2. */

@@ -164,6 +164,8 @@ struct tcp_stack {
 	uint32_t challenge_cnt;
 	uint32_t hash_seed;
 	bool mem_low;                  /**< mbuf pool nearly empty: payload is dropped */
+	bool pool_roomy;               /**< over half of the pool free: small writes may be
+					 *   gathered into its large mbufs (tcp_send) */
 	uint32_t mem_checked_ms;       /**< when mem_low was last computed */
 
 	struct tcp_conn **buckets;

@@ -205,13 +205,28 @@ static unsigned tcp__opts_data(const struct tcp_stack *s, const struct tcp_conn 
 
 /* ---------------------------------------------------------------- emitting */
 
+/* A header or indirect mbuf: from the small-mbuf pool when there is one and it has any
+ * left, else from the main pool (NULL when both are empty). A segment holds these only
+ * until the port has sent it, but a million connections each sending one at once would
+ * otherwise take a 2 KiB-data-room mbuf each for a header of 60 bytes. */
+static struct rte_mbuf *tcp__alloc_tx(struct tcp_stack *s)
+{
+	if (s->cfg.tx_pool != NULL) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(s->cfg.tx_pool);
+		if (m != NULL)
+			return m;
+		s->st.tx_pool_fallbacks++;
+	}
+	return rte_pktmbuf_alloc(s->cfg.pool);
+}
+
 /* Build and hand one segment to the IP layer. @p payload (may be NULL) is chained after the
  * header and consumed in every case. */
 static int tcp__emit(struct tcp_stack *s, uint32_t lip, uint16_t lport, uint32_t rip,
 		     uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
 		     const uint8_t *opts, unsigned optlen, struct rte_mbuf *payload)
 {
-	struct rte_mbuf *h = rte_pktmbuf_alloc(s->cfg.pool);
+	struct rte_mbuf *h = tcp__alloc_tx(s);
 	if (h == NULL) {
 		rte_pktmbuf_free(payload);
 		s->st.out_nobufs++;
@@ -315,7 +330,7 @@ static struct rte_mbuf *tcp__sndq_slice(struct tcp_stack *s, struct tcp_conn *c,
 	struct rte_mbuf *head = NULL, *tail = NULL;
 	uint32_t off = seq - cur_seq;
 	while (len > 0 && cur != NULL) {
-		struct rte_mbuf *mi = rte_pktmbuf_alloc(s->cfg.pool);
+		struct rte_mbuf *mi = tcp__alloc_tx(s);
 		if (mi == NULL) {
 			rte_pktmbuf_free(head);
 			return NULL;

@@ -141,8 +141,10 @@ class Broker:
         try:
             rc = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            stacks = self.thread_stacks()
             self.kill()
-            raise TestFailure(f"tachyond did not stop within {timeout}s after {sig!r}")
+            raise TestFailure(f"tachyond did not stop within {timeout}s after {sig!r}"
+                              + (f"; its threads then:\n{stacks}" if stacks else ""))
         self._forget()
         return rc
 
@@ -150,6 +152,23 @@ class Broker:
         rc = self.proc.wait(timeout=timeout)
         self._forget()
         return rc
+
+    def thread_stacks(self):
+        """Every thread's stack of the running tachyond (gdb -batch), also appended to its
+        log; '' without gdb. For a broker that does not stop: where it is."""
+        gdb = shutil.which("gdb")
+        if gdb is None or self.proc is None or self.proc.poll() is not None:
+            return ""
+        try:
+            out = subprocess.run([gdb, "-p", str(self.proc.pid), "-batch", "-ex",
+                                  "thread apply all bt 30"], capture_output=True, text=True,
+                                 timeout=120).stdout
+        except (subprocess.TimeoutExpired, OSError):
+            return ""
+        if getattr(self, "log", None) is not None and not self.log.closed:
+            self.log.write(("\n--- thread stacks (gdb) ---\n" + out).encode())
+            self.log.flush()
+        return out
 
     def kill(self):
         """Last resort: SIGKILL and remove the tap ourselves."""

@@ -139,6 +139,8 @@ static const struct conv__map conv__tcp_map[] = {
 	NUM("rto_expired", C, "tachyon_tcp_rto_expirations_total", "Retransmission timer expiries."),
 	NUM("out_link_busy", C, "tachyon_tcp_output_link_busy_total", "Segments held back because the port's transmit queue and the worker's backlog were full (sent at the next poll; nothing lost)."),
 	NUM("coalesced", C, "tachyon_tcp_coalesced_writes_total", "Small writes copied into the send queue's last buffer instead of queued as a buffer of their own."),
+	NUM("gathered", C, "tachyon_tcp_gathered_writes_total", "Small writes copied into a fresh 2 KiB buffer because the send queue's last one was full."),
+	NUM("tx_pool_fallbacks", C, "tachyon_tcp_tx_pool_fallbacks_total", "Header or clone buffers taken from the 2 KiB pool because the small send pool was empty."),
 	NUM("spurious_rtos", C, "tachyon_tcp_spurious_rto_total", "Retransmission timer expiries found spurious by the timestamps (the ACK answered the original segment); the congestion window was restored."),
 	NUM("fast_retransmits", C, "tachyon_tcp_fast_recoveries_total", "Entries into fast retransmit / fast recovery."),
 	NUM("dup_acks", C, "tachyon_tcp_duplicate_acks_received_total", "Duplicate ACKs received."),
@@ -297,6 +299,7 @@ static const struct conv__map conv__mempool_map[] = {
 	NUM("size", G, "tachyon_mempool_capacity_objects", "Objects the mempool holds in all."),
 	NUM("in_use", G, "tachyon_mempool_objects_in_use", "Objects taken from the mempool (mbufs in flight)."),
 	NUM("available", G, "tachyon_mempool_objects_available", "Objects free in the mempool."),
+	NUM("data_room", G, "tachyon_mempool_mbuf_data_room_bytes", "Data room of each mbuf of the pool, headroom included."),
 };
 
 /* rings[]: cross-core rte_rings (worker to worker, worker to control core). */
@@ -510,7 +513,7 @@ static void conv__hist(struct conv__ctx *c, const struct conv__map *m, const str
 	running = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		const struct json_value *p = b->items[i];
-		double le;
+		double le = 0; /* validated above; the initialiser quiets -O3 */
 		conv__le(p->items[0], &le);
 		running = cumulative ? p->items[1]->u : running + p->items[1]->u;
 		if (isinf(le))

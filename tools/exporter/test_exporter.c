@@ -67,7 +67,8 @@ static const char stats_doc[] =
 	"\"fsync_latency_histogram\":{\"cumulative\":false,\"buckets\":[[0.001,5],[0.01,2],[\"+Inf\",1]],"
 	"\"sum\":0.05,\"count\":8},\"durable_lag_records\":0,\"snapshot_age_s\":12.5,"
 	"\"odd_value\":1},"
-	"\"mempools\":[{\"name\":\"mbuf_w0\",\"worker\":0,\"size\":4095,\"in_use\":100,\"available\":3995}],"
+	"\"mempools\":[{\"name\":\"mbuf_w0\",\"worker\":0,\"size\":4095,\"in_use\":100,\"available\":3995,\"data_room\":2176},"
+	"{\"name\":\"mbuf_tx_w0\",\"worker\":0,\"size\":16383,\"in_use\":7,\"available\":16376,\"data_room\":384}],"
 	"\"rings\":[{\"name\":\"w0->ctl\",\"count\":3,\"capacity\":1024,\"enqueue_drops\":0}],"
 	"\"future_section\":{\"widgets\":3,\"nested\":{\"ignored\":1}},"
 	"\"future_top_events\":9}";
@@ -340,6 +341,9 @@ static void test_convert_full(const char *promtool)
 	/* mempools, rings, unknown sections */
 	CHECK_LINE(t, "tachyon_mempool_objects_in_use{pool=\"mbuf_w0\"} 100");
 	CHECK_LINE(t, "tachyon_mempool_capacity_objects{pool=\"mbuf_w0\"} 4095");
+	CHECK_LINE(t, "tachyon_mempool_mbuf_data_room_bytes{pool=\"mbuf_w0\"} 2176");
+	CHECK_LINE(t, "tachyon_mempool_objects_in_use{pool=\"mbuf_tx_w0\"} 7");
+	CHECK_LINE(t, "tachyon_mempool_mbuf_data_room_bytes{pool=\"mbuf_tx_w0\"} 384");
 	CHECK_LINE(t, "tachyon_ring_used_entries{ring=\"w0->ctl\"} 3");
 	CHECK_LINE(t, "tachyon_future_section_widgets_total 3");
 	CHECK_LINE(t, "tachyon_future_top_events_total 9");

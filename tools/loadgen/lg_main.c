@@ -26,6 +26,8 @@
 #include "lg.h"
 
 #define LG__BURST 64
+#define LG__QUIET_NS (250ull * 1000000)        /* see lg__run, step 5 */
+#define LG__QUIET_MAX_NS (15ull * 1000000000)
 #define LG__VDEV_MEMIF "net_memif0"
 #define LG__VDEV_TAP "net_tap0"
 
@@ -697,14 +699,34 @@ static void lg__run(struct lg *g)
 	g->st.rto_run = tcp_stack_stats(g->tcp)->rto_expired;
 	for (unsigned i = 0; i < g->n_clients; i++)
 		lg_client_disconnect(g, &g->clients[i]);
-	uint64_t bye = lg_now_ns() + 300000000ull;
-	while (g->now_ns < bye && tcp_stack_stats(g->tcp)->conns_cur > 0)
-		lg__iterate(g);
+	/* 300 ms, plus 10 us a client: a million DISCONNECTs alone take about a second to
+	 * leave through the TX backlog, and the broker answers each with a FIN. With 300 ms
+	 * flat, almost every RST of the abort below was refused by the full backlog too, and
+	 * the broker kept ~98% of a million connections open after we left. */
+	uint64_t bye = lg_now_ns() + 300000000ull + 10000ull * g->n_clients;
+	while (!lg__stop && g->now_ns < bye && tcp_stack_stats(g->tcp)->conns_cur > 0)
+		lg__idle_wait(&empty, lg__iterate(g));
 	for (unsigned i = 0; i < g->n_clients; i++)
 		lg_client_abort(g, &g->clients[i]);
 	bye = lg_now_ns() + 300000000ull;
 	while (g->now_ns < bye)
 		lg__idle_wait(&empty, lg__iterate(g));
+	/* 5. leave once the broker has gone quiet (LG__QUIET_NS without a frame, at most
+	 * LG__QUIET_MAX_NS): DPDK 22.11's memif PMD unmaps the shared rings from its interrupt
+	 * thread when the peer goes away, without waiting for the rx/tx burst the peer's
+	 * worker may be in, so leaving while the broker still answers a million teardowns can
+	 * crash it mid-burst (docs/benchmarks.md). Still-open broker connections that send
+	 * get our RST meanwhile. */
+	uint64_t quiet_since = lg_now_ns();
+	uint64_t give_up = quiet_since + LG__QUIET_MAX_NS;
+	while (!lg__stop && g->now_ns < give_up) {
+		unsigned got = lg__iterate(g);
+		if (got != 0)
+			quiet_since = g->now_ns;
+		else if (g->now_ns - quiet_since >= LG__QUIET_NS)
+			break;
+		lg__idle_wait(&empty, got);
+	}
 }
 
 /* ---- report ---------------------------------------------------------------------------- */

@@ -105,7 +105,8 @@ class EchoBroker(Broker):
         super().__enter__()
         try:
             self.pool_base = pools_in_use(self)
-            check(len(self.pool_base) == self.workers, f"mempools in stats: {self.pool_base}")
+            # Two mbuf pools per worker: 2 KiB (receive) and small (send).
+            check(len(self.pool_base) == 2 * self.workers, f"mempools in stats: {self.pool_base}")
         except BaseException:
             self.cleanup()
             raise

@@ -78,6 +78,7 @@ static void test_defaults(void)
 	CHECK(cfg.n_listeners == 1);
 	CHECK(cfg.listeners[0].port == 1883 && !cfg.listeners[0].tls);
 	CHECK(cfg.allow_anonymous && cfg.persistence);
+	CHECK(cfg.mbufs == 16383 && cfg.rx_mbufs == 0 && conf_rx_mbufs(&cfg) == 4095);
 	CHECK_STR(cfg.persistence_location, "/var/lib/tachyon/");
 	CHECK_STR(cfg.mgmt_socket, "/run/tachyon/tachyon.sock");
 	CHECK(cfg.persistence_mode == CONF_PERSIST_SYNC);
@@ -128,7 +129,8 @@ static void test_all_keys_file(void)
 	CHECK(cfg.max_keepalive == 300 && cfg.sys_interval == 30);
 	CHECK(cfg.max_connections == 5000 && cfg.max_topic_alias == 20);
 	CHECK(cfg.log_level == 3); /* log_type lines, then log_level info */
-	CHECK(cfg.workers == 2 && cfg.memory_mb == 512 && !cfg.no_huge && cfg.mbufs == 32767);
+	CHECK(cfg.workers == 2 && cfg.memory_mb == 512 && !cfg.no_huge && cfg.mbufs == 32767 &&
+	      cfg.rx_mbufs == 4095 && conf_rx_mbufs(&cfg) == 4095);
 	CHECK_STR(cfg.cores, "0-2");
 	CHECK_STR(cfg.eal_args, "--huge-unlink --log-level=lib.eal:debug");
 	CHECK_STR(cfg.file_prefix, "tachyon-test");
@@ -295,6 +297,8 @@ static void test_bad_input(void)
 		     "subnet's network or broadcast address");
 	BAD_VALIDATE("gateway 10.9.9.9\n", "configuration: gateway 10.9.9.9 is not another host "
 		     "of our subnet 10.77.0.2/24");
+	BAD_VALIDATE("rx_mbufs 1000\n", "configuration: rx_mbufs 1000: 0 (automatic) or at "
+		     "least 1023 (the port's receive ring alone holds 1024)");
 	BAD_VALIDATE("tcp_rto_min_ms 5000\ntcp_rto_max_ms 1000\n", "configuration: "
 		     "tcp_rto_min_ms 5000 is above tcp_rto_max_ms 1000");
 	BAD_VALIDATE("tcp_echo_port 1883\n", "configuration: tcp_echo_port 1883 is also a "

@@ -110,6 +110,17 @@ int main(void)
 	net_txq_fini(&q);
 	NT_EQ(rte_mempool_avail_count(nt_pool), full);
 
+	/* A cap lowered after init: at most the slots, and keep() follows it. */
+	NT_EQ(net_txq_init(&q, 8), 0);
+	net_txq_set_cap(&q, 100);
+	NT_EQ(q.cap, 8);
+	net_txq_set_cap(&q, 2);
+	t_frames(m, 3);
+	NT_EQ(net_txq_keep(&q, m, 3), 1);
+	NT_EQ(q.len, 2);
+	net_txq_fini(&q);
+	NT_EQ(rte_mempool_avail_count(nt_pool), full);
+
 	/* Cap 0: no backlog, every refused frame is freed. */
 	NT_EQ(net_txq_init(&q, 0), 0);
 	t_frames(m, 2);

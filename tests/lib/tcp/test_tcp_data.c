@@ -1011,6 +1011,161 @@ static void test_output_retried_after_pool_exhaustion(void)
 	CHECK_EQ(rte_mempool_avail_count(tiny), 64);
 }
 
+/* Headers and indirect mbufs come from the small tx_pool while it has any (so a million
+ * connections with a segment in flight do not hold a 2 KiB mbuf each for a header), from
+ * the main pool when it is empty, and output waits for the retry when both are. */
+static void test_tx_pool_and_fallback(void)
+{
+	struct rte_mempool *big = small_pool();
+	static struct rte_mempool *tx;
+	if (tx == NULL)
+		tx = rte_pktmbuf_pool_create("th_tx", 16, 0, 0, RTE_PKTMBUF_HEADROOM + 128,
+					     SOCKET_ID_ANY);
+	CHECK(tx != NULL);
+	if (big == NULL || tx == NULL)
+		return;
+	struct th t;
+	struct app a = { 0 };
+	struct tcp_stack_config cfg;
+	th_default_cfg(&cfg);
+	cfg.pool = big;
+	cfg.tx_pool = tx;
+	th_open(&t, &cfg);
+	passive_open(&t, &a, NULL);
+	th_clear(&t);
+	struct rte_mbuf *hold_big[64], *hold_tx[16];
+	unsigned nb = 0, nt = 0;
+
+	/* The main pool empty: a segment still leaves, built from the small pool alone. */
+	while (nb < 64 && (hold_big[nb] = rte_pktmbuf_alloc(big)) != NULL)
+		nb++;
+	CHECK_EQ(tcp_send(a.conn, mk_data("small", 5)), 0);
+	th_poll(&t, 0);
+	CHECK_EQ(t.ncap, 1);
+	if (t.ncap == 1)
+		CHECK(t.cap[0].len == 5 && memcmp(t.cap[0].payload, "small", 5) == 0);
+	CHECK_EQ(tcp_stack_stats(t.s)->tx_pool_fallbacks, 0);
+	while (nb > 0)
+		rte_pktmbuf_free(hold_big[--nb]);
+
+	/* The small pool empty: the main pool serves, nothing is lost or delayed. */
+	th_clear(&t);
+	while (nt < 16 && (hold_tx[nt] = rte_pktmbuf_alloc(tx)) != NULL)
+		nt++;
+	CHECK_EQ(tcp_send(a.conn, mk_data("fallback", 8)), 0);
+	th_poll(&t, 0);
+	CHECK_EQ(t.ncap, 1);
+	if (t.ncap == 1)
+		CHECK(t.cap[0].len == 8 && memcmp(t.cap[0].payload, "fallback", 8) == 0);
+	CHECK(tcp_stack_stats(t.s)->tx_pool_fallbacks >= 1);
+
+	/* Both empty: nothing leaves, the retry sends it once mbufs are back. */
+	th_clear(&t);
+	while (nb < 64 && (hold_big[nb] = rte_pktmbuf_alloc(big)) != NULL)
+		nb++;
+	CHECK_EQ(tcp_send(a.conn, mk_data("later", 5)), 0);
+	th_poll(&t, 0);
+	CHECK_EQ(t.ncap, 0);
+	while (nt > 0)
+		rte_pktmbuf_free(hold_tx[--nt]);
+	while (nb > 0)
+		rte_pktmbuf_free(hold_big[--nb]);
+	th_poll(&t, 0);
+	CHECK_EQ(t.ncap, 1);
+	if (t.ncap == 1)
+		CHECK(t.cap[0].len == 5 && memcmp(t.cap[0].payload, "later", 5) == 0);
+	th_close(&t);
+	CHECK_EQ(rte_mempool_avail_count(big), 64);
+	CHECK_EQ(rte_mempool_avail_count(tx), 16);
+
+	/* A tx_pool without room for the headers is refused. */
+	static struct rte_mempool *tiny_room;
+	if (tiny_room == NULL)
+		tiny_room = rte_pktmbuf_pool_create("th_tx_tiny", 16, 0, 0,
+						    RTE_PKTMBUF_HEADROOM + 32, SOCKET_ID_ANY);
+	CHECK(tiny_room != NULL);
+	th_default_cfg(&cfg);
+	cfg.tx_pool = tiny_room;
+	CHECK(tcp_stack_create(&cfg) == NULL);
+}
+
+static struct rte_mbuf *mk_data_in(struct rte_mempool *mp, char fill, uint32_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	CHECK(m != NULL);
+	if (m != NULL)
+		memset(rte_pktmbuf_append(m, (uint16_t)len), fill, len);
+	return m;
+}
+
+/* Small writes in tx_pool mbufs coalesce into the queue's last one; when it is full, the
+ * next goes into a large mbuf of the main pool, but only while that pool is over half
+ * free (it is also the receive pool). A lone write keeps its small mbuf. */
+static void test_gather_into_large(void)
+{
+	struct rte_mempool *big = small_pool();
+	static struct rte_mempool *tx;
+	if (tx == NULL)
+		tx = rte_pktmbuf_pool_create("th_tx_g", 16, 0, 0, RTE_PKTMBUF_HEADROOM + 128,
+					     SOCKET_ID_ANY);
+	CHECK(tx != NULL);
+	if (big == NULL || tx == NULL)
+		return;
+	struct th t;
+	struct app a = { 0 };
+	struct tcp_stack_config cfg;
+	th_default_cfg(&cfg);
+	cfg.pool = big;
+	cfg.tx_pool = tx;
+	th_open(&t, &cfg);
+	uint32_t iss = passive_open(&t, &a, NULL);
+	th_poll(&t, 1); /* the pool's fill level is read once per millisecond */
+	th_clear(&t);
+	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'a', 50)), 0); /* queued as it is */
+	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'b', 50)), 0); /* into a's mbuf */
+	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'c', 50)), 0); /* a's is full: a large one */
+	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'd', 50)), 0); /* into c's */
+	CHECK_EQ(tcp_stack_stats(t.s)->gathered, 1);
+	CHECK_EQ(tcp_stack_stats(t.s)->coalesced, 2);
+	CHECK_EQ(rte_mempool_avail_count(tx), 15);
+	CHECK_EQ(rte_mempool_avail_count(big), 63);
+	th_poll(&t, 0);
+	CHECK_EQ(t.ncap, 1);
+	if (t.ncap == 1) {
+		CHECK_EQ(t.cap[0].len, 200);
+		CHECK(t.cap[0].payload[0] == 'a' && t.cap[0].payload[99] == 'b' &&
+		      t.cap[0].payload[100] == 'c' && t.cap[0].payload[199] == 'd');
+	}
+	peer_seg(&t, PEER_ISN + 1, iss + 1 + 200, TH_ACK, NULL);
+	CHECK_EQ(rte_mempool_avail_count(tx), 16);
+	CHECK_EQ(rte_mempool_avail_count(big), 64);
+
+	/* The main pool half used: no gathering, the small mbufs are queued. */
+	struct rte_mbuf *hold[64];
+	unsigned n = 0;
+	while (n < 40 && (hold[n] = rte_pktmbuf_alloc(big)) != NULL)
+		n++;
+	th_poll(&t, 1);
+	th_clear(&t);
+	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'e', 50)), 0);
+	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'f', 50)), 0);
+	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'g', 50)), 0);
+	CHECK_EQ(tcp_stack_stats(t.s)->gathered, 1);
+	CHECK_EQ(rte_mempool_avail_count(tx), 14);
+	CHECK_EQ(rte_mempool_avail_count(big), 64 - n);
+	th_poll(&t, 0);
+	CHECK_EQ(t.ncap, 1);
+	if (t.ncap == 1) {
+		CHECK_EQ(t.cap[0].len, 150);
+		CHECK(t.cap[0].payload[0] == 'e' && t.cap[0].payload[149] == 'g');
+	}
+	while (n > 0)
+		rte_pktmbuf_free(hold[--n]);
+	th_close(&t);
+	CHECK_EQ(rte_mempool_avail_count(tx), 16);
+	CHECK_EQ(rte_mempool_avail_count(big), 64);
+}
+
 uint16_t tcp__cksum_l4(struct rte_mbuf *m, uint32_t src, uint32_t dst, uint32_t len);
 
 /* The stack's checksum over chains whose segments start at odd offsets, with data that makes
@@ -1079,6 +1234,8 @@ static const struct th_test tests[] = {
 	T(test_cksum_odd_chains),
 	T(test_memory_pressure),
 	T(test_output_retried_after_pool_exhaustion),
+	T(test_tx_pool_and_fallback),
+	T(test_gather_into_large),
 	T(test_conn_size),
 };
 
