@@ -29,6 +29,7 @@
 #include "dp_mqtt.h"
 #include "dp_msgmem.h"
 #include "dp_persist.h"
+#include "dp_pool.h"
 #include "dp_tls.h"
 #include "dp_worker.h"
 #include "mqtt/mqtt.h"
@@ -888,8 +889,8 @@ static void dp__closed(void *arg, struct tcp_conn *c, enum tcp_close_reason why)
 void dp_mqtt_poll(void *ctx, uint64_t now_ns)
 {
 	struct dp_mqtt *m = ctx;
-	m->avail_est = rte_mempool_avail_count(m->w->pool);
-	m->tx_avail_est = m->txp != m->w->pool ? rte_mempool_avail_count(m->txp) : m->avail_est;
+	m->avail_est = dp_pool_avail(m->w->pool);
+	m->tx_avail_est = m->txp != m->w->pool ? dp_pool_avail(m->txp) : m->avail_est;
 	dp_persist_poll(m->w->index);
 	brk_worker_tick(m->bw, now_ns);
 	struct brk_xmsg msgs[32];

@@ -3,6 +3,7 @@
  * Mempools with packed objects where IO addresses allow it (see dp_pool.h).
  */
 #include <rte_eal.h>
+#include <rte_lcore.h>
 #include <rte_errno.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_pool_ops.h>
@@ -41,4 +42,14 @@ err:
 	rte_mempool_free(mp);
 	rte_errno = rc < 0 ? -rc : rc;
 	return NULL;
+}
+
+unsigned dp_pool_avail(const struct rte_mempool *mp)
+{
+	/* The common store's count, as rte_mempool_ops_get_count() (not exported in 22.11). */
+	unsigned n = rte_mempool_get_ops(mp->ops_index)->get_count(mp);
+	unsigned lc = rte_lcore_id();
+	if (mp->cache_size != 0 && lc < RTE_MAX_LCORE)
+		n += mp->local_cache[lc].len;
+	return n < mp->size ? n : mp->size;
 }

@@ -109,6 +109,30 @@ int main(void)
 		rte_mempool_free(tx);
 	}
 
+	/* dp_pool_avail: the common store plus this lcore's cache, as rte_mempool_avail_count
+	 * counts it with one lcore, while objects move between the cache and the store. */
+	struct rte_mempool *c = dp_pool_create_mbufs("dpp_cache", 2047, 256, DP_POOL_TX_DATA_ROOM,
+						     SOCKET_ID_ANY);
+	CHECK(c != NULL);
+	if (c != NULL) {
+		struct rte_mbuf *m[600];
+		CHECK(dp_pool_avail(c) == 2047);
+		unsigned bad = 0;
+		for (unsigned k = 1; k <= 600; k += 37) {
+			CHECK(rte_pktmbuf_alloc_bulk(c, m, k) == 0);
+			bad += dp_pool_avail(c) != 2047 - k ||
+			       dp_pool_avail(c) != rte_mempool_avail_count(c);
+			for (unsigned i = 0; i < k; i += 2)
+				rte_pktmbuf_free(m[i]); /* into the cache, some flushed */
+			for (unsigned i = 1; i < k; i += 2)
+				rte_pktmbuf_free(m[i]);
+			bad += dp_pool_avail(c) != 2047 ||
+			       dp_pool_avail(c) != rte_mempool_avail_count(c);
+		}
+		CHECK(bad == 0);
+		rte_mempool_free(c);
+	}
+
 	/* The same name twice: NULL and rte_errno, nothing leaked. */
 	struct rte_mempool *a = dp_pool_create_mbufs("dpp_dup", 511, 0, DP_POOL_TX_DATA_ROOM,
 						     SOCKET_ID_ANY);
