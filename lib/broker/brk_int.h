@@ -211,7 +211,10 @@ struct brk_conn {
 	char **alias_out;            /**< [alias_out_max + 1] topic of each alias we set */
 	uint16_t *alias_out_len;
 	uint16_t alias_out_used;
-	uint32_t n_held;             /**< acknowledgements held in w->held (sync mode) */
+	/** Its acknowledgements held in w->held (sync mode), oldest first, chained through
+	 *  brk_held.c_next: the FIFO releases a connection's entries in this order, so the
+	 *  head of w->held that is ours is always held_first. */
+	struct brk_held *held_first, *held_last;
 	struct brk_conn *tp_prev, *tp_next; /**< on w->throttled while BRK_PAUSE_PLOG */
 	char *assigned_id;           /**< v5: identifier we assigned, for CONNACK */
 	uint64_t rx_bytes, tx_bytes; /**< this connection's bytes (management `clients`) */
@@ -307,6 +310,7 @@ struct brk_suback {
 /** An acknowledgement held until the records it answers for are durable (sync mode). */
 struct brk_held {
 	struct brk_held *next;
+	struct brk_held *c_next;     /**< the same connection's next held entry */
 	struct brk_conn *c;          /**< NULL once the connection is gone */
 	struct brk_suback *sa;       /**< a held (UN)SUBACK (owned), NULL: type/pid/rc ack */
 	uint64_t seq;                /**< this worker's records up to here must be durable */

@@ -37,7 +37,7 @@
  * SUBACK), and releasing it sends the SUBACK and looks the retained messages up at that
  * moment. A connection's acknowledgements of every kind leave in the order of its packets:
  * an acknowledgement that needs nothing itself still queues behind the ones the connection
- * has held (c->n_held).
+ * has held (c->held_first).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -306,7 +306,13 @@ static void brk__held_push(struct brk_worker *w, struct brk_held *h)
 	else
 		w->held = h;
 	w->held_tail = h;
-	h->c->n_held++;
+	struct brk_conn *c = h->c;
+	h->c_next = NULL;
+	if (c->held_last != NULL)
+		c->held_last->c_next = h;
+	else
+		c->held_first = h;
+	c->held_last = h;
 	BRK_CNT(w, acks_held, 1);
 }
 
@@ -318,7 +324,7 @@ void brk_persist_ack(struct brk_conn *c, uint8_t type, uint16_t pid, uint8_t rc)
 		return;
 	}
 	bool remote = !brk__remote_done(w, w->posted);
-	if (c->n_held == 0 && !remote && w->ops.durable(w->ops.ctx) >= w->pseq) {
+	if (c->held_first == NULL && !remote && w->ops.durable(w->ops.ctx) >= w->pseq) {
 		brk_send_ack(c, type, pid, rc);
 		return;
 	}
@@ -350,7 +356,7 @@ void brk_persist_suback(struct brk_conn *c, struct brk_suback *sa)
 	uint64_t seq = c->s != NULL && c->s->durable ? w->pseq : 0;
 	struct brk_held *h = NULL;
 	if (w->ops.durable != NULL &&
-	    (c->n_held > 0 || w->ops.durable(w->ops.ctx) < seq))
+	    (c->held_first != NULL || w->ops.durable(w->ops.ctx) < seq))
 		h = malloc(sizeof(*h));
 	if (h == NULL) { /* nothing to wait for (or no memory to wait: degrade to async) */
 		brk_suback_send(c, sa);
@@ -430,12 +436,11 @@ void brk_persist_conn_gone(struct brk_conn *c)
 {
 	if (c->pause & BRK_PAUSE_PLOG)
 		brk__throttled_unlink(c);
-	if (c->n_held == 0)
-		return;
-	for (struct brk_held *h = c->w->held; h != NULL; h = h->next)
-		if (h->c == c)
-			h->c = NULL;
-	c->n_held = 0;
+	/* Only its own entries (a walk of the whole FIFO per closing connection was
+	 * quadratic when many connections with held acknowledgements closed at once). */
+	for (struct brk_held *h = c->held_first; h != NULL; h = h->c_next)
+		h->c = NULL;
+	c->held_first = c->held_last = NULL;
 }
 
 void brk_persist_posted(struct brk_worker *w, unsigned to)
@@ -508,7 +513,10 @@ void brk_persist_poll(struct brk_worker *w)
 		if (w->held == NULL)
 			w->held_tail = NULL;
 		if (h->c != NULL) {
-			h->c->n_held--;
+			struct brk_conn *c = h->c;
+			c->held_first = h->c_next; /* h was its oldest */
+			if (c->held_first == NULL)
+				c->held_last = NULL;
 			if (h->c->state == BRK_C_CONNECTED) {
 				if (h->sa != NULL)
 					brk_suback_send(h->c, h->sa);

@@ -538,6 +538,64 @@ static void test_backlog_bound(void)
 	plog_state_free(st);
 }
 
+/* Sync mode, two publishers with acknowledgements held in the same FIFO, interleaved: one
+ * connection goes away; once the records are durable the other gets every PUBACK, in
+ * order, and the gone one's entries are skipped (each connection finds its own entries
+ * without walking the FIFO). */
+static void test_held_conn_gone(void)
+{
+	struct plog_state *st = plog_state_new();
+	struct fk_bench b;
+	struct mqtt_packet r, p;
+	t_bench(&b, st, true);
+	struct fk_conn *s = fk_client(&b, 0, MQTT_V311, "hg-sub", false);
+	p = fk_subscribe("hg/#", 1, 1);
+	fk_send_pkt(s, &p);
+	t_all_durable();
+	fk_tick(&b, 1000000);
+	CHECK(fk_recv(s, &r) && r.type == MQTT_SUBACK);
+	struct fk_conn *a = fk_client(&b, 0, MQTT_V311, "hg-a", true);
+	struct fk_conn *c = fk_client(&b, 0, MQTT_V311, "hg-c", true);
+	for (uint16_t i = 1; i <= 20; i++) {
+		p = fk_publish("hg/1", "x", 1, i, false);
+		fk_send_pkt(i % 2 ? a : c, &p);
+		p = fk_publish("hg/2", "y", 1, (uint16_t)(100 + i), false);
+		fk_send_pkt(c, &p);
+	}
+	fk_tick(&b, 1000000);
+	CHECK(!fk_recv(a, &r) && !fk_recv(c, &r)); /* all held */
+	brk_conn_lost(a->c);
+	a->lost = true;
+	t_all_durable();
+	fk_tick(&b, 1000000);
+	unsigned got = 0;
+	bool ordered = true;
+	uint16_t want[30];
+	unsigned nw = 0;
+	for (uint16_t i = 1; i <= 20; i++) {
+		if (i % 2 == 0)
+			want[nw++] = i;
+		want[nw++] = (uint16_t)(100 + i);
+	}
+	while (fk_recv(c, &r)) {
+		ordered &= r.type == MQTT_PUBACK && got < nw && r.ack.packet_id == want[got];
+		got++;
+	}
+	CHECK(got == nw && ordered);
+	/* Held again after the gone connection's entries left: the chain starts afresh. */
+	p = fk_publish("hg/3", "z", 1, 7, false);
+	fk_send_pkt(c, &p);
+	CHECK(!fk_recv(c, &r));
+	t_all_durable();
+	fk_tick(&b, 1000000);
+	CHECK(fk_recv(c, &r) && r.type == MQTT_PUBACK && r.ack.packet_id == 7);
+	fk_free(s);
+	fk_free(a);
+	fk_free(c);
+	fk_bench_fini(&b);
+	plog_state_free(st);
+}
+
 /* A takeover across workers: the old owner (worker 0) still writes records about the
  * client after the new connection (worker 1) arrived, until it reads the TAKEOVER. The new
  * session's creation must reach the log after them, fenced: otherwise the replica ends
@@ -771,6 +829,7 @@ int main(void)
 		test_sub_ids();
 		test_backlog_bound();
 		test_restored_identity();
+		test_held_conn_gone();
 	}
 	NW = 2;
 	test_takeover_order();
