@@ -457,7 +457,7 @@ int lg_clients_init(struct lg *g)
 	if (g->clients == NULL || g->expect_store == NULL || g->scratch == NULL)
 		return -ENOMEM;
 	/* Subscribers first, so that every subscription exists before publishing starts;
-	 * then publishers, then idle clients. Publishers are found by role, not position. */
+	 * then publishers, then idle clients. lg__run finds the publishers by this position. */
 	uint32_t cap = o->payload + 256; /* one PUBLISH (topic, header, properties) */
 	for (unsigned i = 0; i < g->n_clients; i++) {
 		struct lg_client *c = &g->clients[i];
