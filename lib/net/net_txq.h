@@ -47,10 +47,14 @@ void net_txq_set_cap(struct net_txq *t, uint32_t cap);
 /** Free the held frames and the slots. */
 void net_txq_fini(struct net_txq *t);
 
-/** Whether @p more frames about to be flushed could overflow it: refuse new ones then. */
+/**
+ * Whether @p more frames about to be flushed could overflow it: refuse new ones then.
+ * A backlog of cap 0 is never full: there is nothing to overflow, and its owner sends
+ * straight to the port (what the port refuses is dropped).
+ */
 static inline bool net_txq_full(const struct net_txq *t, uint32_t more)
 {
-	return t->len + more >= t->cap;
+	return t->cap != 0 && t->len + more >= t->cap;
 }
 
 /**

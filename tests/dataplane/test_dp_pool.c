@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -19,15 +18,7 @@
 #include <rte_mempool.h>
 
 #include "dp_pool.h"
-
-static int failures;
-#define CHECK(c)                                                                             \
-	do {                                                                                 \
-		if (!(c)) {                                                                  \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);         \
-			failures++;                                                          \
-		}                                                                            \
-	} while (0)
+#include "dp_test.h"
 
 static void add_len(struct rte_mempool *mp, void *opaque, struct rte_mempool_memhdr *hdr,
 		    unsigned idx)
@@ -71,14 +62,8 @@ static void fill_all(struct rte_mempool *mp, unsigned n)
 
 int main(void)
 {
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "tt-dpp-%d", (int)getpid());
-	char *argv[] = { "test", "--no-huge", "-m", "128", "--no-pci", "-l", "0",
-			 "--log-level=warning", "--file-prefix", prefix, NULL };
-	if (rte_eal_init(10, argv) < 0) {
-		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+	if (dp_test_eal("dppool", "128") != 0)
 		return 1;
-	}
 	CHECK(rte_eal_iova_mode() == RTE_IOVA_VA); /* no hugepages, no physical addresses */
 	CHECK(dp_pool_pack_flags() == RTE_MEMPOOL_F_NO_IOVA_CONTIG);
 

@@ -540,7 +540,7 @@ static void lg__flush(struct lg *g)
 static int lg__tx(void *ctx, struct rte_mbuf *m)
 {
 	struct lg *g = ctx;
-	if (g->txq.cap != 0 && net_txq_full(&g->txq, g->tx_n)) {
+	if (net_txq_full(&g->txq, g->tx_n)) {
 		/* Backlog full: refuse, and TCP keeps the segment for its next poll (a drop
 		 * would cost the flow a timeout, and an ACK dropped here a spurious one at the
 		 * broker). */

@@ -3,8 +3,8 @@
  * The TX backlog (lib/net/net_txq.c) against a port that takes a scripted number of frames
  * per call: held frames leave in the order they came, across the ring's wrap; a drain stops
  * at the first call that takes less than offered and never offers more than the burst;
- * frames past the cap are freed and counted, never held; net_txq_full() says when to refuse;
- * drop_all and fini give every mbuf back to the pool.
+ * frames past the cap are freed and counted, never held; net_txq_full() says when to refuse
+ * (never at cap 0); drop_all and fini give every mbuf back to the pool.
  */
 #include "net_test_util.h"
 #include "net/net_txq.h"
@@ -121,8 +121,11 @@ int main(void)
 	net_txq_fini(&q);
 	NT_EQ(rte_mempool_avail_count(nt_pool), full);
 
-	/* Cap 0: no backlog, every refused frame is freed. */
+	/* Cap 0: no backlog, so never full, and every frame the port refused is freed. */
 	NT_EQ(net_txq_init(&q, 0), 0);
+	NT_CHECK(!net_txq_full(&q, 0));
+	NT_CHECK(!net_txq_full(&q, 1));
+	NT_CHECK(!net_txq_full(&q, 512));
 	t_frames(m, 2);
 	NT_EQ(net_txq_keep(&q, m, 2), 2);
 	NT_EQ(net_txq_drain(&q, t_tx, NULL, 8), 0);

@@ -1011,27 +1011,39 @@ static void test_output_retried_after_pool_exhaustion(void)
 	CHECK_EQ(rte_mempool_avail_count(tiny), 64);
 }
 
-/* Headers and indirect mbufs come from the small tx_pool while it has any (so a million
- * connections with a segment in flight do not hold a 2 KiB mbuf each for a header), from
- * the main pool when it is empty, and output waits for the retry when both are. */
-static void test_tx_pool_and_fallback(void)
+/* A stack on @p big with a connection passively opened (its ISS in *iss), whose headers and
+ * small writes come from a 16-mbuf tx_pool shared by the tests that use it: each must give
+ * all 16 back. @return the tx_pool, or NULL (nothing opened) if a pool is missing. */
+static struct rte_mempool *open_with_tx_pool(struct th *t, struct app *a, struct rte_mempool *big,
+					     uint32_t *iss)
 {
-	struct rte_mempool *big = small_pool();
 	static struct rte_mempool *tx;
 	if (tx == NULL)
 		tx = rte_pktmbuf_pool_create("th_tx", 16, 0, 0, RTE_PKTMBUF_HEADROOM + 128,
 					     SOCKET_ID_ANY);
 	CHECK(tx != NULL);
 	if (big == NULL || tx == NULL)
-		return;
-	struct th t;
-	struct app a = { 0 };
+		return NULL;
 	struct tcp_stack_config cfg;
 	th_default_cfg(&cfg);
 	cfg.pool = big;
 	cfg.tx_pool = tx;
-	th_open(&t, &cfg);
-	passive_open(&t, &a, NULL);
+	th_open(t, &cfg);
+	*iss = passive_open(t, a, NULL);
+	return tx;
+}
+
+/* Headers and indirect mbufs come from the small tx_pool while it has any (so a million
+ * connections with a segment in flight do not hold a 2 KiB mbuf each for a header), from
+ * the main pool when it is empty, and output waits for the retry when both are. */
+static void test_tx_pool_and_fallback(void)
+{
+	struct th t;
+	struct app a = { 0 };
+	uint32_t iss;
+	struct rte_mempool *big = small_pool(), *tx = open_with_tx_pool(&t, &a, big, &iss);
+	if (tx == NULL)
+		return;
 	th_clear(&t);
 	struct rte_mbuf *hold_big[64], *hold_tx[16];
 	unsigned nb = 0, nt = 0;
@@ -1084,6 +1096,7 @@ static void test_tx_pool_and_fallback(void)
 		tiny_room = rte_pktmbuf_pool_create("th_tx_tiny", 16, 0, 0,
 						    RTE_PKTMBUF_HEADROOM + 32, SOCKET_ID_ANY);
 	CHECK(tiny_room != NULL);
+	struct tcp_stack_config cfg;
 	th_default_cfg(&cfg);
 	cfg.tx_pool = tiny_room;
 	CHECK(tcp_stack_create(&cfg) == NULL);
@@ -1103,22 +1116,12 @@ static struct rte_mbuf *mk_data_in(struct rte_mempool *mp, char fill, uint32_t l
  * free (it is also the receive pool). A lone write keeps its small mbuf. */
 static void test_gather_into_large(void)
 {
-	struct rte_mempool *big = small_pool();
-	static struct rte_mempool *tx;
-	if (tx == NULL)
-		tx = rte_pktmbuf_pool_create("th_tx_g", 16, 0, 0, RTE_PKTMBUF_HEADROOM + 128,
-					     SOCKET_ID_ANY);
-	CHECK(tx != NULL);
-	if (big == NULL || tx == NULL)
-		return;
 	struct th t;
 	struct app a = { 0 };
-	struct tcp_stack_config cfg;
-	th_default_cfg(&cfg);
-	cfg.pool = big;
-	cfg.tx_pool = tx;
-	th_open(&t, &cfg);
-	uint32_t iss = passive_open(&t, &a, NULL);
+	uint32_t iss;
+	struct rte_mempool *big = small_pool(), *tx = open_with_tx_pool(&t, &a, big, &iss);
+	if (tx == NULL)
+		return;
 	th_poll(&t, 1); /* the pool's fill level is read once per millisecond */
 	th_clear(&t);
 	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'a', 50)), 0); /* queued as it is */
