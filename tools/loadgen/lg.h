@@ -105,6 +105,7 @@ struct lg_opts {
 	unsigned memory_mb;
 	unsigned mbufs;
 	char eal_args[256];
+	int cpu;                   /**< the lcore's CPU; -1: the least busy one */
 	bool json;
 	bool verbose;
 };

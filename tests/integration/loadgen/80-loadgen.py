@@ -41,7 +41,7 @@ def loadgen(*args, timeout=120, port=None):
     RUNS += 1
     prefix = f"tt-lg-{os.getpid()}-{RUNS}"
     port = port or ["--memif", BROKER.memif_socket, "--target", f"{BROKER.ip}:1883",
-                    "--src", f"{BROKER.net}.10/24"]
+                    "--src", f"{BROKER.net}.10/24"] + BROKER.loadgen_cpu_args()
     cmd = [LOADGEN] + port + ["--file-prefix", prefix, "--memory-mb", "256",
                               "--mbufs", "16383", "--json"] + [str(a) for a in args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
