@@ -5,6 +5,8 @@
  * queue's interrupt fd (rte_epoll_wait) or, where the PMD has none, in short usleeps.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -29,7 +31,7 @@
 const char *const dp_worker_counter_names[] = {
 	"loops", "rx_pkts", "rx_bursts", "tx_pkts", "tx_drops", "tx_flushes", "sleeps",
 	"wakeups_rx", "arp_shared_out", "arp_shared_in", "arp_share_drops", "tx_backlogged",
-	"tx_refused",
+	"tx_refused", "rx_kicks",
 };
 const unsigned dp_worker_counter_count = RTE_DIM(dp_worker_counter_names);
 _Static_assert(RTE_DIM(dp_worker_counter_names) * sizeof(uint64_t) ==
@@ -257,10 +259,15 @@ void dp_worker_fini(struct dp_worker *w)
  *  - DP__WAKE_SLEEP: neither works: usleep(DP_SLEEP_US) per empty poll.
  */
 enum dp__wake { DP__WAKE_SLEEP = 0, DP__WAKE_QUEUE_FD, DP__WAKE_RTE_EPOLL };
+enum { DP__EV_QUEUE = 1, DP__EV_WAKE = 2 }; /* DP__WAKE_QUEUE_FD: epoll_event.data.u32 */
 
 struct dp__idle {
 	enum dp__wake mode;
 	int epfd;                     /* DP__WAKE_QUEUE_FD: our epoll instance */
+	bool can_kick;                /* DP__WAKE_QUEUE_FD: kick_sig has a handler (net_tap's) */
+	int kick_sig;                 /* the signal the queue fd raises (F_GETSIG) */
+	bool queue_woke;              /* the last sleep ended with the queue fd readable */
+	uint64_t rx_at_wake;          /* cnt.rx_pkts then */
 	bool wake_reg;                /* DP__WAKE_RTE_EPOLL: wake_fd is in the per-thread epoll */
 	struct rte_epoll_event wake_ev; /* its registration (DPDK keeps a pointer to it) */
 };
@@ -308,7 +315,7 @@ static void dp__idle_setup(struct dp_worker *w, struct dp__idle *idl)
 	if (fd < 0)
 		return;
 	idl->epfd = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = DP__EV_QUEUE };
 	if (idl->epfd < 0 || epoll_ctl(idl->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 		TLOG_NOTICE("worker", "worker %u: cannot epoll the queue fd (%s): sleeping instead",
 			    w->index, strerror(errno));
@@ -318,10 +325,18 @@ static void dp__idle_setup(struct dp_worker *w, struct dp__idle *idl)
 		return;
 	}
 	idl->mode = DP__WAKE_QUEUE_FD;
+	/* The signal the fd raises (F_SETSIG; 0 is SIGIO): DPDK 22.11's net_tap takes a
+	 * real-time one. Kick only if a handler is there to catch it. */
+	int sig = fcntl(fd, F_GETSIG);
+	idl->kick_sig = sig > 0 ? sig : SIGIO;
+	struct sigaction sa;
+	idl->can_kick = sig >= 0 && sigaction(idl->kick_sig, NULL, &sa) == 0 &&
+			(sa.sa_flags & SA_SIGINFO ? sa.sa_sigaction != NULL :
+			 sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN);
 	/* Other workers post messages (fan-out, takeover) into our inbox ring and knock on
 	 * this eventfd when they find us asleep (dp_worker_wake). */
 	if (w->wake_fd >= 0) {
-		struct epoll_event wev = { .events = EPOLLIN };
+		struct epoll_event wev = { .events = EPOLLIN, .data.u32 = DP__EV_WAKE };
 		epoll_ctl(idl->epfd, EPOLL_CTL_ADD, w->wake_fd, &wev);
 	}
 }
@@ -338,6 +353,25 @@ static void dp__idle_teardown(struct dp_worker *w, struct dp__idle *idl)
 	if (idl->epfd >= 0)
 		close(idl->epfd);
 	idl->epfd = -1;
+}
+
+/* net_tap reads its queue only after a signal it has not seen yet (the fd's O_ASYNC signal,
+ * SIGIO or what F_SETSIG chose: the kernel raises one per frame it queues), and it takes a
+ * burst that ends short for "the queue is empty": one cut short because no mbuf was free
+ * marks the signal seen with frames still queued. Once the tun queue is full, the kernel
+ * drops new frames before signalling, so no signal comes again: the port would never
+ * receive anything more (not even the ACKs that free the mbufs, nor ARP), and the fd stays
+ * readable. So: woken twice in a row by a readable queue fd with no frame received in
+ * between, raise the signal ourselves. */
+static void dp__tap_kick(struct dp_worker *w, struct dp__idle *idl, bool queue_ready)
+{
+	if (queue_ready && idl->can_kick && idl->queue_woke &&
+	    w->cnt.rx_pkts == idl->rx_at_wake) {
+		w->cnt.rx_kicks++;
+		kill(getpid(), idl->kick_sig);
+	}
+	idl->queue_woke = queue_ready;
+	idl->rx_at_wake = w->cnt.rx_pkts;
 }
 
 /* Sleeps until a frame may be waiting or the next L4 deadline, at most DP_MAX_SLEEP_MS.
@@ -368,7 +402,6 @@ static bool dp__idle_wait(struct dp_worker *w, struct dp__idle *idl)
 	w->cnt.sleeps++;
 	int n;
 	if (idl->mode == DP__WAKE_QUEUE_FD) {
-		struct epoll_event ev;
 		/* Dekker with dp_worker_wake(): announce the sleep, then look at the inbox
 		 * once more; a poster enqueues, then looks at the flag. One of us sees the other. */
 		__atomic_store_n(&w->sleeping, true, __ATOMIC_SEQ_CST);
@@ -376,13 +409,20 @@ static bool dp__idle_wait(struct dp_worker *w, struct dp__idle *idl)
 			__atomic_store_n(&w->sleeping, false, __ATOMIC_SEQ_CST);
 			return true;
 		}
-		n = epoll_wait(idl->epfd, &ev, 1, (int)timeout_ms);
+		struct epoll_event evs[2];
+		n = epoll_wait(idl->epfd, evs, 2, (int)timeout_ms);
 		__atomic_store_n(&w->sleeping, false, __ATOMIC_RELAXED);
-		if (n > 0 && w->wake_fd >= 0) {
-			uint64_t v;
-			ssize_t r = read(w->wake_fd, &v, sizeof(v)); /* non-blocking: clears it */
-			(void)r;
+		bool queue_ready = false;
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.u32 == DP__EV_QUEUE) {
+				queue_ready = true;
+			} else if (w->wake_fd >= 0) {
+				uint64_t v;
+				ssize_t r = read(w->wake_fd, &v, sizeof(v)); /* non-blocking: clears it */
+				(void)r;
+			}
 		}
+		dp__tap_kick(w, idl, queue_ready);
 	} else {
 		rte_eth_dev_rx_intr_enable(w->port_id, w->queue_id);
 		/* A frame that arrived between the last poll and the enable raised no interrupt. */

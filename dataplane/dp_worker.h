@@ -69,6 +69,8 @@ struct dp_worker_counters {
 	uint64_t tx_backlogged;  /**< frames the PMD refused at first, kept in the backlog */
 	uint64_t tx_refused;     /**< frames refused with -EBUSY: the backlog was full (TCP
 				  *   holds its segments back and retries; nothing is dropped) */
+	uint64_t rx_kicks;       /**< net_tap: the queue fd held frames that polls did not
+				  *   return, so the worker raised the PMD's SIGIO itself */
 };
 
 /** Names of the struct dp_worker_counters fields, in order. */

@@ -696,9 +696,10 @@ int conf_validate(struct tachyon_config *c, char *err, size_t errlen)
 			return conf__err(err, errlen, "%s: gateway %s is not another host of our "
 					 "subnet %s/%u", src, b, a, c->prefix_len);
 	}
-	if (c->rx_mbufs != 0 && c->rx_mbufs < 1023)
-		return conf__err(err, errlen, "%s: rx_mbufs %u: 0 (automatic) or at least 1023 "
-				 "(the port's receive ring alone holds 1024)", src, c->rx_mbufs);
+	if (c->rx_mbufs != 0 && c->rx_mbufs < 2047)
+		return conf__err(err, errlen, "%s: rx_mbufs %u: 0 (automatic) or at least 2047 "
+				 "(the port's receive ring alone holds 1024, and frames being "
+				 "received need as many again)", src, c->rx_mbufs);
 	if (c->tcp_rto_min_ms > c->tcp_rto_max_ms)
 		return conf__err(err, errlen, "%s: tcp_rto_min_ms %u is above tcp_rto_max_ms %u",
 				 src, c->tcp_rto_min_ms, c->tcp_rto_max_ms);

@@ -518,7 +518,7 @@ const struct conf__key conf__keys[] = {
 		     "small mbufs in each worker's send pool (headers, references to payloads, "
 		     "small copies)"),
 	  CONF__G(mbufs), .min = 511, .max = 16777215 },
-	{ CONF__INFO("rx_mbufs", INT, G, T, ST, "0..16777215 (0, or at least 1023)",
+	{ CONF__INFO("rx_mbufs", INT, G, T, ST, "0..16777215 (0, or at least 2047)",
 		     "2 KiB mbufs in each worker's receive pool (received frames, TLS records, "
 		     "large copies); 0: mbufs / 4, at least 2047"),
 	  CONF__G(rx_mbufs), .min = 0, .max = 16777215 },

@@ -38,6 +38,8 @@ static uint32_t tcp__pow2(uint32_t v)
 	return p;
 }
 
+static void tcp__mem_check(struct tcp_stack *s);
+
 struct tcp_stack *tcp_stack_create(const struct tcp_stack_config *cfg)
 {
 	if (cfg == NULL || cfg->pool == NULL || cfg->ip_output == NULL ||
@@ -98,6 +100,7 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_config *cfg)
 	s->now_ns = c->now_ns;
 	s->now_ms = (uint32_t)(c->now_ns / 1000000);
 	s->wheel_ms = s->now_ms;
+	tcp__mem_check(s);
 	s->next_port = 32768 + (uint16_t)(rte_rand() % (61000 - 32768));
 	s->hash_seed = (uint32_t)tcp__siphash(c->secret, "tcp-hash", 8);
 
@@ -462,22 +465,32 @@ static void tcp__flush_dead(struct tcp_stack *s)
 
 /* ---------------------------------------------------------------- tcp_poll */
 
+/* Memory pressure, once per millisecond (the count walks the lcore caches). Below 1/8 of
+ * the pool free, incoming payload is dropped (ACKs still processed) so the pool cannot be
+ * drained by receive data while what frees it - ACKs of our queued data - needs receive
+ * mbufs too; the peer retransmits what was dropped. Sending may take the pool's mbufs only
+ * down to half free (gathering) and 1/8 free (headers when tx_pool is empty), counted per
+ * mbuf until the next check: with a flag instead, a fan-out to a thousand slow readers took
+ * the whole pool within one millisecond, and a port that cannot refill its receive ring
+ * cannot receive the ACKs that would free it. */
+static void tcp__mem_check(struct tcp_stack *s)
+{
+	s->mem_checked_ms = s->now_ms;
+	unsigned avail = rte_mempool_avail_count(s->cfg.pool);
+	unsigned size = s->cfg.pool->size;
+	s->mem_low = avail < size / 8;
+	s->gather_budget = avail > size / 2 ? avail - size / 2 : 0;
+	s->fallback_budget = avail > size / 8 ? avail - size / 8 : 0;
+}
+
 void tcp_poll(struct tcp_stack *s, uint64_t now_ns)
 {
 	if (now_ns > s->now_ns) {
 		s->now_ns = now_ns;
 		s->now_ms = (uint32_t)(now_ns / 1000000);
 	}
-	if (s->now_ms != s->mem_checked_ms) {
-		/* Memory pressure, once per millisecond (the count walks the lcore caches): below
-		 * 1/8 of the pool free, incoming payload is dropped (ACKs still processed) so the
-		 * pool cannot be drained by receive data while what frees it - ACKs of our queued
-		 * data - needs receive mbufs too. The peer retransmits what was dropped. */
-		s->mem_checked_ms = s->now_ms;
-		unsigned avail = rte_mempool_avail_count(s->cfg.pool);
-		s->mem_low = avail < s->cfg.pool->size / 8;
-		s->pool_roomy = avail > s->cfg.pool->size / 2;
-	}
+	if (s->now_ms != s->mem_checked_ms)
+		tcp__mem_check(s);
 	uint32_t todo = s->now_ms - s->wheel_ms;
 	if (todo > TCP_WHEEL_SLOTS) {
 		/* Long gap (e.g. a test jumping the clock): one full turn visits every slot. */
@@ -712,8 +725,8 @@ int tcp_send(struct tcp_conn *c, struct rte_mbuf *m)
 			struct rte_mbuf *big = NULL;
 			if (t != NULL && s->cfg.tx_pool != NULL && m->data_len <= TCP_COALESCE_MAX &&
 			    RTE_MBUF_DIRECT(t) && (m->pool != s->cfg.pool || !RTE_MBUF_DIRECT(m)) &&
-			    s->pool_roomy)
-				big = rte_pktmbuf_alloc(s->cfg.pool);
+			    s->gather_budget > 0 && (big = rte_pktmbuf_alloc(s->cfg.pool)) != NULL)
+				s->gather_budget--;
 			if (big != NULL) {
 				/* A stream of small writes in small mbufs (tx_pool) or small
 				 * references to payloads filled the last queued mbuf: gather the

@@ -164,9 +164,12 @@ struct tcp_stack {
 	uint32_t challenge_cnt;
 	uint32_t hash_seed;
 	bool mem_low;                  /**< mbuf pool nearly empty: payload is dropped */
-	bool pool_roomy;               /**< over half of the pool free: small writes may be
-					 *   gathered into its large mbufs (tcp_send) */
-	uint32_t mem_checked_ms;       /**< when mem_low was last computed */
+	uint32_t gather_budget;        /**< large mbufs tcp_send may still take to gather small
+					 *   writes until the next check: what is free above
+					 *   half of the pool */
+	uint32_t fallback_budget;      /**< large mbufs headers may still take when tx_pool is
+					 *   empty: what is free above 1/8 of the pool */
+	uint32_t mem_checked_ms;       /**< when the above were last computed */
 
 	struct tcp_conn **buckets;
 	uint32_t hmask;

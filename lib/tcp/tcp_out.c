@@ -215,7 +215,15 @@ static struct rte_mbuf *tcp__alloc_tx(struct tcp_stack *s)
 		struct rte_mbuf *m = rte_pktmbuf_alloc(s->cfg.tx_pool);
 		if (m != NULL)
 			return m;
-		s->st.tx_pool_fallbacks++;
+		/* The large pool keeps 1/8 free for receiving (tcp__mem_check). */
+		if (s->fallback_budget == 0)
+			return NULL;
+		m = rte_pktmbuf_alloc(s->cfg.pool);
+		if (m != NULL) {
+			s->fallback_budget--;
+			s->st.tx_pool_fallbacks++;
+		}
+		return m;
 	}
 	return rte_pktmbuf_alloc(s->cfg.pool);
 }

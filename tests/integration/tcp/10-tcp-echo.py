@@ -15,6 +15,8 @@ is back to the count it had before the test's traffic (stats: mempools[].in_use)
   test_impaired_*        the echo test through the seeded impairment layer (impair_* keys):
                          5% loss; 10 ms +- 5 ms delay with reordering; 1% duplication;
                          0.1% corruption
+  test_rx_pool_exhausted the receive pool runs out while the tap queue fills: the port
+                         receives again once mbufs are back
 
 Sizes: a CI variant by default; TACHYON_TCP_FULL=1 runs the issue's full sizes (1,000
 connections x 1 MB, 200 MB each way, 10,000 cycles). Must run as root with /usr/bin/python3.
@@ -335,9 +337,38 @@ def test_impaired_corrupt():
     check(st["cksum_errors"] > 0, f"no corrupted segment reached the stack: {st}")
 
 
+def test_rx_pool_exhausted():
+    """The receive pool runs out while the tap's queue fills, then comes back: the port must
+    receive again. The impairment layer holds every frame for 0.3 s (up to 4,096 a direction),
+    the receive pool has 2,047 mbufs (1,024 in the ring), and the kernel sends 4,000 datagrams at once: the pool
+    empties, net_tap's reads fail, and the tun queue fills. net_tap then waits for a SIGIO
+    the kernel no longer raises (it drops frames to a full queue before signalling), so
+    without the worker's kick (loop.rx_kicks) the broker never received anything again,
+    ARP and ACKs included."""
+    with broker("tcprxpool", ["impair_seed 7", "impair_delay_us 300000",
+                              "rx_mbufs 2047"]) as b:
+        echo_many(b.ip, 1, 1000, timeout=60)  # ARP resolved, the path works
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sent = 0
+        for _ in range(4000):
+            try:
+                u.sendto(b"x" * 64, (b.ip, 9))
+                sent += 1
+            except OSError:  # the qdisc full: that is the point
+                pass
+        u.close()
+        time.sleep(1.5)  # the held frames go back to the pool
+        echo_many(b.ip, 4, 4000, timeout=60)
+        loop = b.stats()["totals"]["loop"]
+        print(f"  {sent} datagrams sent; rx_kicks {loop['rx_kicks']}", flush=True)
+        check(loop["rx_kicks"] >= 1, f"the pool never ran out, the test proves nothing: {loop}")
+        wait_conns_zero(b, 60)
+
+
 TESTS = [test_concurrent_echo, test_large_transfer, test_open_close, test_client_rst,
          test_half_close, test_vanished_client, test_impaired_loss_5pct,
-         test_impaired_delay_reorder, test_impaired_dup_1pct, test_impaired_corrupt]
+         test_impaired_delay_reorder, test_impaired_dup_1pct, test_impaired_corrupt,
+         test_rx_pool_exhausted]
 
 if __name__ == "__main__":
     only = sys.argv[1] if len(sys.argv) > 1 else None

@@ -297,8 +297,9 @@ static void test_bad_input(void)
 		     "subnet's network or broadcast address");
 	BAD_VALIDATE("gateway 10.9.9.9\n", "configuration: gateway 10.9.9.9 is not another host "
 		     "of our subnet 10.77.0.2/24");
-	BAD_VALIDATE("rx_mbufs 1000\n", "configuration: rx_mbufs 1000: 0 (automatic) or at "
-		     "least 1023 (the port's receive ring alone holds 1024)");
+	BAD_VALIDATE("rx_mbufs 2046\n", "configuration: rx_mbufs 2046: 0 (automatic) or at "
+		     "least 2047 (the port's receive ring alone holds 1024, and frames being "
+		     "received need as many again)");
 	BAD_VALIDATE("tcp_rto_min_ms 5000\ntcp_rto_max_ms 1000\n", "configuration: "
 		     "tcp_rto_min_ms 5000 is above tcp_rto_max_ms 1000");
 	BAD_VALIDATE("tcp_echo_port 1883\n", "configuration: tcp_echo_port 1883 is also a "

@@ -1071,6 +1071,25 @@ static void test_tx_pool_and_fallback(void)
 		CHECK(t.cap[0].len == 8 && memcmp(t.cap[0].payload, "fallback", 8) == 0);
 	CHECK(tcp_stack_stats(t.s)->tx_pool_fallbacks >= 1);
 
+	/* The small pool empty and the main pool down to 1/8 free: that eighth is kept for
+	 * receiving (the ACKs that free the rest need it), so the segment waits. */
+	th_clear(&t);
+	while (nb < 64 - 8 && (hold_big[nb] = rte_pktmbuf_alloc(big)) != NULL)
+		nb++;
+	th_poll(&t, 1); /* the fill level is read once per millisecond */
+	uint64_t fallbacks = tcp_stack_stats(t.s)->tx_pool_fallbacks;
+	CHECK_EQ(tcp_send(a.conn, mk_data("reserve", 7)), 0);
+	th_poll(&t, 0);
+	CHECK_EQ(t.ncap, 0);
+	CHECK_EQ(rte_mempool_avail_count(big), 8);
+	CHECK_EQ(tcp_stack_stats(t.s)->tx_pool_fallbacks, fallbacks);
+	while (nb > 0)
+		rte_pktmbuf_free(hold_big[--nb]);
+	th_poll(&t, 1);
+	CHECK_EQ(t.ncap, 1);
+	if (t.ncap == 1)
+		CHECK(t.cap[0].len == 7 && memcmp(t.cap[0].payload, "reserve", 7) == 0);
+
 	/* Both empty: nothing leaves, the retry sends it once mbufs are back. */
 	th_clear(&t);
 	while (nb < 64 && (hold_big[nb] = rte_pktmbuf_alloc(big)) != NULL)
@@ -1162,6 +1181,21 @@ static void test_gather_into_large(void)
 		CHECK_EQ(t.cap[0].len, 150);
 		CHECK(t.cap[0].payload[0] == 'e' && t.cap[0].payload[149] == 'g');
 	}
+	while (n > 0)
+		rte_pktmbuf_free(hold[--n]);
+
+	/* Counted, not a flag: between two checks of the fill level, gathering takes the pool
+	 * down to half free and no further, however many writes would need it. With 40 free
+	 * that is 8 large mbufs of 16 writes each; then the writes stay in small mbufs. */
+	while (n < 24 && (hold[n] = rte_pktmbuf_alloc(big)) != NULL)
+		n++;
+	th_poll(&t, 1);
+	uint64_t gathered = tcp_stack_stats(t.s)->gathered;
+	for (unsigned i = 0; i < 8 * 16 + 4; i++)
+		CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'h', 128)), 0);
+	CHECK_EQ(tcp_stack_stats(t.s)->gathered - gathered, 8);
+	CHECK_EQ(rte_mempool_avail_count(big), 32);
+	CHECK_EQ(rte_mempool_avail_count(tx), 16 - 2 - 4); /* e (with f), g, and the last 4 */
 	while (n > 0)
 		rte_pktmbuf_free(hold[--n]);
 	th_close(&t);
