@@ -283,6 +283,7 @@ static const char *dp__wake_name(enum dp__wake m)
 
 static void dp__idle_setup(struct dp_worker *w, struct dp__idle *idl)
 {
+	memset(idl, 0, sizeof(*idl));
 	idl->mode = DP__WAKE_SLEEP;
 	idl->epfd = -1;
 	idl->wake_reg = false;

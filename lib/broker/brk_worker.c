@@ -72,7 +72,15 @@ void brk_shared_destroy(struct brk_shared *sh)
 	if (sh == NULL)
 		return;
 	topic_tree_destroy(sh->tree);
+	/* cds_lfht_destroy waits for the registry's resize in flight (after a million
+	 * sessions went, a shrink), and the resize waits for a grace period: in QSBR, for this
+	 * thread too if it is online. Offline, or stopping the broker hung for good. */
+	bool online = rcu_read_ongoing();
+	if (online)
+		rcu_thread_offline();
 	cds_lfht_destroy(sh->reg, NULL);
+	if (online)
+		rcu_thread_online();
 	brk_sec_shared_fini(sh);
 	free(sh);
 }

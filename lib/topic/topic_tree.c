@@ -450,16 +450,17 @@ void topic_tree_destroy(struct topic_tree *t)
 	if (t == NULL)
 		return;
 	topic__destroy_contents(t, t->root);
-	/* pass 2: cds_lfht_destroy waits for a resize in flight, which may still walk the
-	 * unhashed nodes; only then is their memory free to go */
-	for (int d = 1; d <= TOPIC_MAX_LEVELS; d++)
-		cds_lfht_destroy(t->depth[d], NULL);
-	topic__destroy_nodes(t->root);
-	/* let callbacks queued by earlier unsubscribes run, so counters settle; QSBR needs the
-	 * caller offline for that */
+	/* QSBR needs the caller offline from here: cds_lfht_destroy waits for a resize in
+	 * flight, which waits for a grace period, and rcu_barrier for one too */
 	online = rcu_read_ongoing();
 	if (online)
 		rcu_thread_offline();
+	/* pass 2: the resize may still walk the unhashed nodes; only once it is done is
+	 * their memory free to go */
+	for (int d = 1; d <= TOPIC_MAX_LEVELS; d++)
+		cds_lfht_destroy(t->depth[d], NULL);
+	topic__destroy_nodes(t->root);
+	/* let callbacks queued by earlier unsubscribes run, so counters settle */
 	rcu_barrier();
 	if (online)
 		rcu_thread_online();
