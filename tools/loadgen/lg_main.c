@@ -6,6 +6,7 @@
  * run's phases, and the report as a table or JSON.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <net/if.h>
@@ -60,7 +61,8 @@ static void lg__usage(FILE *f)
 "  --file-prefix NAME    EAL --file-prefix (default tachyon-loadgen-<pid>)\n"
 "  --memory-mb MB        EAL -m (default 512)    --mbufs N  mbuf pool (default 32767)\n"
 "  --eal-args 'ARGS'     more EAL arguments\n"
-"  --cpu N               run on CPU N (default: the least busy CPU over 100 ms at start)\n"
+"  --cpu N               run on CPU N (default: the least busy over 100 ms of those no\n"
+"                        DPDK worker thread, e.g. tachyond's, is pinned to)\n"
 "scenario:\n"
 "  --scenario S          fanout (default) | fanin | p2p | shared | connections\n"
 "     fanout       -P publishers on T, -S subscribers on T (each gets every message)\n"
@@ -413,8 +415,50 @@ static int lg__cpu_busy(uint64_t *busy, unsigned n)
 	return 0;
 }
 
-/* The CPU the generator's lcore runs on: --cpu, or else the least busy CPU we may run
- * on over 100 ms. A polling broker worker keeps its CPU 100% busy, and a generator that
+/* Into @p set: the CPUs that other processes' DPDK worker threads ("rte-worker-N", such
+ * as tachyond's) are pinned to. An idle tachyond worker sleeps, so /proc/stat alone shows
+ * its CPU free until traffic starts. */
+static void lg__dpdk_worker_cpus(cpu_set_t *set)
+{
+	CPU_ZERO(set);
+	DIR *procs = opendir("/proc");
+	if (procs == NULL)
+		return;
+	struct dirent *p;
+	while ((p = readdir(procs)) != NULL) {
+		int pid = atoi(p->d_name);
+		if (pid <= 0 || pid == getpid())
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/task", pid);
+		DIR *tasks = opendir(path);
+		if (tasks == NULL)
+			continue;
+		struct dirent *t;
+		while ((t = readdir(tasks)) != NULL) {
+			int tid = atoi(t->d_name);
+			if (tid <= 0)
+				continue;
+			char comm[32] = "";
+			snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+			FILE *f = fopen(path, "r");
+			if (f == NULL)
+				continue;
+			bool worker = fgets(comm, sizeof(comm), f) != NULL &&
+				      strncmp(comm, "rte-worker-", 11) == 0;
+			fclose(f);
+			cpu_set_t one;
+			if (worker && sched_getaffinity(tid, sizeof(one), &one) == 0)
+				CPU_OR(set, set, &one);
+		}
+		closedir(tasks);
+	}
+	closedir(procs);
+}
+
+/* The CPU the generator's lcore runs on: --cpu, or else the least busy CPU over 100 ms
+ * among those we may run on that no DPDK worker thread is pinned to (all of them if that
+ * leaves none). A polling broker worker keeps its CPU 100% busy, and a generator that
  * shares it gets half a core: that was the 1->1k row's slow mode (255k against 1.5M
  * deliveries/s, depending on where the generator happened to start). */
 static int lg__pick_cpu(const struct lg_opts *o)
@@ -422,9 +466,18 @@ static int lg__pick_cpu(const struct lg_opts *o)
 	if (o->cpu >= 0)
 		return o->cpu;
 	int here = sched_getcpu() >= 0 ? sched_getcpu() : 0;
-	cpu_set_t allowed;
+	cpu_set_t allowed, polled, free_cpus;
 	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0 || CPU_COUNT(&allowed) < 2)
 		return here;
+	lg__dpdk_worker_cpus(&polled);
+	CPU_XOR(&free_cpus, &allowed, &polled);
+	CPU_AND(&free_cpus, &free_cpus, &allowed);
+	if (CPU_COUNT(&free_cpus) > 0)
+		allowed = free_cpus;
+	if (CPU_COUNT(&allowed) == 1)
+		for (int c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &allowed))
+				return c;
 	static uint64_t a[CPU_SETSIZE], b[CPU_SETSIZE];
 	if (lg__cpu_busy(a, CPU_SETSIZE) != 0)
 		return here;
@@ -459,7 +512,7 @@ static int lg__eal(const struct lg_opts *o, const char *argv0)
 		used += (size_t)n_ + 1;                                               \
 	} while (0)
 	LG__ARG("%s", argv0);
-	LG__ARG("--lcores=0@%d", lg__pick_cpu(o));
+	LG__ARG("--lcores=0@%d", o->cpu);
 	LG__ARG("--no-huge");
 	LG__ARG("-m");
 	LG__ARG("%u", o->memory_mb);
@@ -872,7 +925,7 @@ static int lg__report(const struct lg *g)
 		       "\"port_imissed\":%" PRIu64 ",\"port_rx_nombuf\":%" PRIu64 ","
 		       "\"port_oerrors\":%" PRIu64 ",\"tx_drops\":%" PRIu64 ",\"tx_refused\":%" PRIu64 ","
 		       "\"tx_drops_before_teardown\":%" PRIu64 ","
-		       "\"tcp_rto_before_teardown\":%" PRIu64 ",\"ok\":%s}\n",
+		       "\"tcp_rto_before_teardown\":%" PRIu64 ",\"cpu\":%d,\"ok\":%s}\n",
 		       lg__scen_names[o->scenario], o->version, o->qos, o->payload, g->n_clients,
 		       g->n_pubs, (uint64_t)g->n_subs,
 		       s->connected, s->connect_failed, s->dropped, conn_s, conn_rate,
@@ -881,7 +934,7 @@ static int lg__report(const struct lg *g)
 		       s->injected_drops, s->gaps, s->bad_packets, s->pings, h->count, mean, p50,
 		       p99, p999, mx, ts->retransmits, ts->out_nobufs, ts->mem_drops, ts->rto_expired,
 		       ps.imissed, ps.rx_nombuf, ps.oerrors, s->tx_drops, s->tx_refused, s->tx_drops_run,
-		       s->rto_run,
+		       s->rto_run, o->cpu,
 		       ok ? "true" : "false");
 	} else {
 		printf("scenario %s, MQTT %s, QoS %u, payload %u B, %u clients (%u publishers)\n",
@@ -922,6 +975,7 @@ int main(int argc, char **argv)
 		return 2;
 	signal(SIGINT, lg__on_signal);
 	signal(SIGTERM, lg__on_signal);
+	g.o.cpu = lg__pick_cpu(&g.o);
 	int rc = lg__eal(&g.o, argv[0]);
 	if (rc != 0) {
 		fprintf(stderr, "tachyon-loadgen: EAL failed to start: %s\n", rte_strerror(-rc));
