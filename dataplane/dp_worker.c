@@ -70,6 +70,7 @@ int dp_worker_init(struct dp_worker *w, unsigned index, unsigned lcore_id,
 	w->queue_id = (uint16_t)index;
 	w->tx_offloads = tx_offloads;
 	w->rx_intr = rx_intr;
+	w->idle_spin_max_ns = (uint64_t)cfg->idle_spin_max_us * 1000;
 	w->ip = cfg->ip;
 	w->cfg = cfg;
 	w->nif.mac = *mac;
@@ -375,6 +376,21 @@ static void dp__tap_kick(struct dp_worker *w, struct dp__idle *idl, bool queue_r
 	idl->rx_at_wake = w->cnt.rx_pkts;
 }
 
+void dp_idle_spin_gap(struct dp_idle_spin *s, uint64_t gap_ns, uint64_t now_ns,
+		      uint64_t max_ns)
+{
+	uint64_t want = gap_ns + gap_ns / 4;
+	if (gap_ns <= max_ns && want >= s->ns) {
+		s->ns = want < max_ns ? want : max_ns;
+		s->needed_at = now_ns;
+	} else if (gap_ns > max_ns || now_ns - s->needed_at >= DP_SPIN_DECAY_NS) {
+		s->ns /= 2;
+		s->needed_at = now_ns;
+	}
+	if (s->ns < DP_IDLE_NS)
+		s->ns = DP_IDLE_NS;
+}
+
 /* Sleeps until a frame may be waiting or the next L4 deadline, at most DP_MAX_SLEEP_MS.
  * @return true when woken by the queue (frames likely), false after a timeout or a nap. */
 static bool dp__idle_wait(struct dp_worker *w, struct dp__idle *idl)
@@ -485,6 +501,7 @@ int dp_worker_main(void *arg)
 	__atomic_store_n(&w->running, true, __ATOMIC_RELEASE);
 
 	uint64_t stop_at = 0;  /* 0 = running; else when the stop linger ends */
+	struct dp_idle_spin spin = { .ns = DP_IDLE_NS, .needed_at = 0 };
 	for (;;) {
 		uint64_t now = dp_clock_ns();
 		if (stop_at == 0 && __atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
@@ -537,22 +554,27 @@ int dp_worker_main(void *arg)
 			next_housekeep = now + DP_HOUSEKEEP_NS;
 		}
 
+		if (n > 0 && idle_since != 0)
+			dp_idle_spin_gap(&spin, now - idle_since, now, w->idle_spin_max_ns);
 		if (n > 0 || w->tx_n > 0 || w->txq.len > 0) {
 			idle_since = 0;
 			continue;
 		}
-		/* Spin for DP_IDLE_NS after the last frame (the next one often follows closely),
-		 * then sleep on each empty poll. A wake-up by the queue restarts the spin; a
-		 * timeout does not, so an idle worker costs one poll per DP_MAX_SLEEP_MS. */
+		/* Spin after the last frame (the next one often follows closely), then sleep on
+		 * each empty poll. A wake-up by the queue restarts the spin; a timeout does not,
+		 * so an idle worker costs one poll per DP_MAX_SLEEP_MS. */
 		if (idle_since == 0)
 			idle_since = now;
-		else if (now - idle_since >= DP_IDLE_NS) {
+		else if (now - idle_since >= spin.ns) {
 			/* Offline while asleep: grace periods need not wait for us. */
 			rcu_thread_offline();
 			bool woken = dp__idle_wait(w, &idl);
 			rcu_thread_online();
-			if (woken)
+			if (woken) {
+				uint64_t t = dp_clock_ns();
+				dp_idle_spin_gap(&spin, t - idle_since, t, w->idle_spin_max_ns);
 				idle_since = 0;
+			}
 		}
 	}
 	dp_worker_flush(w);

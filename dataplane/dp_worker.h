@@ -12,9 +12,12 @@
  *     every DP_HOUSEKEEP_NS: net_timer() (ARP retries)
  *     on stop: app_stop(false) (MQTT: DISCONNECT 0x8B to everyone), DP_STOP_LINGER_NS more
  *     iterations so that it leaves, app_stop(true) (reset the rest), leave
- *     idle backoff: after DP_IDLE_NS without frames, sleep until a frame arrives (epoll on
+ *     idle backoff: after a spin without frames, sleep until a frame arrives (epoll on
  *     the queue fd, or a real rx interrupt) or the next L4 deadline, at most
- *     DP_MAX_SLEEP_MS; without either, usleep(DP_SLEEP_US) per empty poll instead.
+ *     DP_MAX_SLEEP_MS; without either, usleep(DP_SLEEP_US) per empty poll instead. The
+ *     spin is DP_IDLE_NS, stretched to cover the gaps the traffic shows up to the
+ *     `idle_spin_max_us` key (dp_idle_spin_gap): a worker at half load would otherwise
+ *     fall asleep between bursts and pay a wake-up at the head of each one.
  *
  * Error convention: set-up functions return 0 or a negative errno; the loop itself has no
  * errors to return (every loss is a counter).
@@ -47,7 +50,8 @@ struct dp_mqtt;
 #define DP_TXQ_MAX 4096                        /**< TX backlog cap (power of 2), see txq */
 #define DP_LINK_CHECK_NS (1000ull * 1000)      /**< link status read at most this often */
 #define DP_HOUSEKEEP_NS (100ull * 1000000)     /**< net_timer() period */
-#define DP_IDLE_NS (200ull * 1000)             /**< spin this long without frames, then sleep */
+#define DP_IDLE_NS (200ull * 1000)             /**< spin at least this long without frames,
+						 *   then sleep (see dp_idle_spin_gap) */
 #define DP_MAX_SLEEP_MS 10                     /**< longest sleep: bounds stop latency */
 #define DP_SLEEP_US 100                        /**< sleep per empty poll without rx intr */
 #define DP_STOP_LINGER_NS (300ull * 1000000)    /**< loop on after stop for app goodbyes */
@@ -72,6 +76,24 @@ struct dp_worker_counters {
 	uint64_t rx_kicks;       /**< net_tap: the queue fd held frames that polls did not
 				  *   return, so the worker raised the PMD's SIGIO itself */
 };
+
+/** How long a worker polls on without frames before it sleeps (dp_idle_spin_gap). */
+struct dp_idle_spin {
+	uint64_t ns;           /**< the spin, DP_IDLE_NS .. max(idle_spin_max_ns, DP_IDLE_NS) */
+	uint64_t needed_at;    /**< when a gap last needed it this long */
+};
+#define DP_SPIN_DECAY_NS (100ull * 1000000) /**< a spin no gap needed this long halves */
+
+/**
+ * An idle gap of @p gap_ns ended with work at @p now_ns: adapt the spin @p s. It grows at
+ * once to cover gaps up to @p max_ns (with a quarter more), so that the next such gap is
+ * spun through instead of slept through. A gap longer than @p max_ns is a pause: the spin
+ * halves. Shorter gaps leave it, but once no gap has needed it for DP_SPIN_DECAY_NS it
+ * halves at each: the many short gaps inside a burst must not undo what the gaps between
+ * bursts need. Never below DP_IDLE_NS. Pure, for the tests.
+ */
+void dp_idle_spin_gap(struct dp_idle_spin *s, uint64_t gap_ns, uint64_t now_ns,
+		      uint64_t max_ns);
 
 /** Names of the struct dp_worker_counters fields, in order. */
 extern const char *const dp_worker_counter_names[];
@@ -107,6 +129,7 @@ struct dp_worker {
 	volatile bool sleeping;        /**< in epoll_wait (see dp_worker_wake) */
 	volatile bool stop;            /**< set by the control core: leave the loop */
 	volatile bool running;         /**< set by the worker while inside its loop */
+	uint64_t idle_spin_max_ns;     /**< longest spin before sleeping (idle_spin_max_us) */
 	const char *idle_backoff;      /**< how it sleeps when idle, set before running: "queue fd
 					*   epoll", "rx interrupt" or "sleep" */
 

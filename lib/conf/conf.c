@@ -83,6 +83,7 @@ void conf_defaults(struct tachyon_config *c)
 	c->tcp_rto_max_ms = 60000;
 	c->tcp_max_retries = 8;
 	c->tcp_delayed_ack_ms = 40;
+	c->idle_spin_max_us = 2000;
 	c->tcp_max_conns_per_worker = 1048576;
 	c->tcp_syn_backlog = 4096;
 	c->tcp_sndbuf = 262144;

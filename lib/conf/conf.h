@@ -126,6 +126,8 @@ struct tachyon_config {
 	uint32_t mbufs;                      /**< small mbufs per worker send pool, default 16383 */
 	uint32_t rx_mbufs;                   /**< 2 KiB mbufs per worker receive pool, 0 (default)
 					      *   = mbufs / 4, at least 2047 (conf_rx_mbufs) */
+	uint32_t idle_spin_max_us;           /**< a worker's idle spin adapts up to this to
+					      *   the gaps between frames, default 2000 */
 
 	/* ---- Tachyon keys: authentication failures (docs/security.md) ---- */
 	uint32_t auth_fail_burst;            /**< failed logins in a row per source address

@@ -522,6 +522,10 @@ const struct conf__key conf__keys[] = {
 		     "2 KiB mbufs in each worker's receive pool (received frames, TLS records, "
 		     "large copies); 0: mbufs / 4, at least 2047"),
 	  CONF__G(rx_mbufs), .min = 0, .max = 16777215 },
+	{ CONF__INFO("idle_spin_max_us", INT, G, T, ST, "0..1000000",
+		     "longest a worker polls on without frames before it sleeps, when traffic "
+		     "has been arriving at shorter gaps (it spins 200 us after a real pause)"),
+	  CONF__G(idle_spin_max_us), .min = 0, .max = 1000000 },
 	{ CONF__INFO("message_pool_mb", INT, G, T, ST, "0..1048576",
 		     "MiB of message mempools (size classes); larger or overflow messages use the "
 		     "DPDK heap"),

@@ -67,8 +67,62 @@ static unsigned drain(struct rte_ring *r, uint32_t *next)
 	return n;
 }
 
+/* The idle spin (dp_idle_spin_gap): it stretches to cover the gaps traffic shows, within
+ * the configured bound; short gaps inside bursts leave it; pauses and time bring it down. */
+static void test_idle_spin(void)
+{
+	const uint64_t us = 1000, ms = 1000 * us, max = 2 * ms;
+	uint64_t t = 1000 * ms;
+	struct dp_idle_spin s = { .ns = DP_IDLE_NS, .needed_at = 0 };
+	/* bursts every 1 ms: the first gap (slept through) stretches the spin past 1 ms */
+	dp_idle_spin_gap(&s, 1 * ms, t, max);
+	CHECK_EQ(s.ns, 1250 * us);
+	CHECK_EQ(s.needed_at, t);
+	/* the short gaps inside a burst leave it, for DP_SPIN_DECAY_NS */
+	for (int i = 0; i < 1000; i++)
+		dp_idle_spin_gap(&s, 20 * us, t + (uint64_t)i * 50 * us, max);
+	CHECK_EQ(s.ns, 1250 * us);
+	/* a gap it covers renews it */
+	dp_idle_spin_gap(&s, 900 * us, t + 60 * ms, max);
+	CHECK_EQ(s.ns, 1250 * us);
+	/* never past the bound, whatever the gap below it */
+	dp_idle_spin_gap(&s, 1900 * us, t + 61 * ms, max);
+	CHECK_EQ(s.ns, max);
+	CHECK_EQ(s.needed_at, t + 61 * ms);
+	/* no gap needed it for DP_SPIN_DECAY_NS: halved at the next short gap, and again
+	 * DP_SPIN_DECAY_NS later, down to DP_IDLE_NS */
+	t += 61 * ms + DP_SPIN_DECAY_NS;
+	dp_idle_spin_gap(&s, 20 * us, t - 1, max);
+	CHECK_EQ(s.ns, max);
+	dp_idle_spin_gap(&s, 20 * us, t, max);
+	CHECK_EQ(s.ns, max / 2);
+	dp_idle_spin_gap(&s, 20 * us, t + 1 * ms, max);
+	CHECK_EQ(s.ns, max / 2);
+	for (int i = 1; i <= 4; i++)
+		dp_idle_spin_gap(&s, 20 * us, t + (uint64_t)i * DP_SPIN_DECAY_NS, max);
+	CHECK_EQ(s.ns, DP_IDLE_NS);
+	/* a gap longer than the bound is a pause: halved at once */
+	dp_idle_spin_gap(&s, 1600 * us, t, max);
+	CHECK_EQ(s.ns, max);
+	dp_idle_spin_gap(&s, 3 * ms, t, max);
+	CHECK_EQ(s.ns, max / 2);
+	dp_idle_spin_gap(&s, 60 * ms, t, max);
+	CHECK_EQ(s.ns, max / 4);
+	dp_idle_spin_gap(&s, 60 * ms, t, max);
+	dp_idle_spin_gap(&s, 60 * ms, t, max);
+	CHECK_EQ(s.ns, DP_IDLE_NS);
+	/* a bound of 0 (or under DP_IDLE_NS): always DP_IDLE_NS */
+	dp_idle_spin_gap(&s, 150 * us, t, 0);
+	CHECK_EQ(s.ns, DP_IDLE_NS);
+	dp_idle_spin_gap(&s, 1 * ms, t, 0);
+	CHECK_EQ(s.ns, DP_IDLE_NS);
+	dp_idle_spin_gap(&s, 1 * ms, t, 100 * us);
+	CHECK_EQ(s.ns, DP_IDLE_NS);
+}
+
 int main(void)
 {
+	test_idle_spin();
 	if (dp_test_eal("dpw", "128") != 0)
 		return 1;
 	struct rte_mempool *pool = rte_pktmbuf_pool_create("dpw_pool", POOL, 0, 0,

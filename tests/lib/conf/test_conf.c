@@ -88,6 +88,7 @@ static void test_defaults(void)
 	CHECK(cfg.tap_kernel_ip == IP(10, 77, 0, 1) && cfg.gateway == IP(10, 77, 0, 1));
 	CHECK(cfg.workers == 1 && cfg.no_huge && cfg.memory_mb == 256);
 	CHECK(cfg.tcp_rto_min_ms == 200 && cfg.tcp_delayed_ack_ms == 40);
+	CHECK(cfg.idle_spin_max_us == 2000);
 	CHECK(cfg.impair_loss == 0.0 && cfg.impair_seed == 0);
 	CHECK_STR(get("log_level"), "notice");
 	CHECK_STR(get("address"), "10.77.0.2/24");
@@ -130,7 +131,7 @@ static void test_all_keys_file(void)
 	CHECK(cfg.max_connections == 5000 && cfg.max_topic_alias == 20);
 	CHECK(cfg.log_level == 3); /* log_type lines, then log_level info */
 	CHECK(cfg.workers == 2 && cfg.memory_mb == 512 && !cfg.no_huge && cfg.mbufs == 32767 &&
-	      cfg.rx_mbufs == 4095 && conf_rx_mbufs(&cfg) == 4095);
+	      cfg.rx_mbufs == 4095 && conf_rx_mbufs(&cfg) == 4095 && cfg.idle_spin_max_us == 500);
 	CHECK_STR(cfg.cores, "0-2");
 	CHECK_STR(cfg.eal_args, "--huge-unlink --log-level=lib.eal:debug");
 	CHECK_STR(cfg.file_prefix, "tachyon-test");
