@@ -83,6 +83,7 @@ struct lg_opts {
 	double connect_timeout_s;  /**< give up waiting for all to connect */
 	double drain_s;            /**< after publishing: wait this long at most for stragglers */
 	uint16_t keepalive;        /**< seconds, MQTT keep alive */
+	unsigned delayed_ack_ms;   /**< TCP: ACK every 2nd segment or after this; 0 = at once */
 	unsigned drop_every;       /**< fault injection: subscribers discard every Kth message */
 	unsigned dup_every;        /**< fault injection: publishers send every Kth message twice
 				    *   (the copy under a new packet id, as a broker that

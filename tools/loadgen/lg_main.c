@@ -86,6 +86,8 @@ static void lg__usage(FILE *f)
 "  --connect-rate R      connections/s (default 0: unlimited)\n"
 "  --connect-window W    handshakes outstanding at most (default 256)\n"
 "  --connect-timeout S   (default 30)   --keepalive S (default 60)\n"
+"  --delayed-ack-ms MS   ACK every second segment, or after MS (default 0: every\n"
+"                        segment at once)\n"
 "  --drop-every K        fault injection: subscribers discard every Kth message received\n"
 "  --dup-every K         fault injection: publishers send every Kth message twice (new\n"
 "                        packet id), as a broker delivering twice would look\n"
@@ -153,6 +155,7 @@ enum {
 	O_MEMIF = 256, O_TAP, O_TAP_KIP, O_SRC, O_SRC_COUNT, O_GW, O_TARGET, O_PREFIX, O_MEM,
 	O_MBUFS, O_EAL, O_SCEN, O_PAYLOAD, O_TOPIC, O_RATE, O_INFL, O_DUR, O_WARM, O_DRAIN,
 	O_CRATE, O_CWIN, O_CTMO, O_KA, O_DROP, O_JSON, O_RSIZE, O_DUP, O_GROUP, O_CPU,
+	O_DACK,
 };
 
 static int lg__parse(int argc, char **argv, struct lg_opts *o)
@@ -172,7 +175,7 @@ static int lg__parse(int argc, char **argv, struct lg_opts *o)
 		{ "keepalive", 1, NULL, O_KA }, { "drop-every", 1, NULL, O_DROP },
 		{ "memif-rsize", 1, NULL, O_RSIZE }, { "json", 0, NULL, O_JSON },
 		{ "dup-every", 1, NULL, O_DUP }, { "share-group", 1, NULL, O_GROUP },
-		{ "cpu", 1, NULL, O_CPU },
+		{ "cpu", 1, NULL, O_CPU }, { "delayed-ack-ms", 1, NULL, O_DACK },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	memset(o, 0, sizeof(*o));
@@ -305,6 +308,11 @@ static int lg__parse(int argc, char **argv, struct lg_opts *o)
 			if (lg__num("--inflight", optarg, 1, 65535, &v) != 0)
 				return -EINVAL;
 			o->inflight = (unsigned)v;
+			break;
+		case O_DACK:
+			if (lg__num("--delayed-ack-ms", optarg, 0, 500, &v) != 0)
+				return -EINVAL;
+			o->delayed_ack_ms = (unsigned)v;
 			break;
 		case O_DUR:
 			if (lg__num("--duration", optarg, 0, 1e6, &o->duration_s) != 0)
@@ -1010,9 +1018,10 @@ int main(int argc, char **argv)
 	}
 	sc.max_conns = 2 * g.n_clients + 1024;
 	sc.time_wait_ms = 1000; /* short: a long run reuses nothing late */
-	/* ACK at once: at QoS 0 a subscriber sends nothing that an ACK could ride on, and
-	 * delayed ACKs would hold the broker's congestion window for 40 ms per round. */
-	sc.no_delayed_ack = true;
+	/* By default ACK at once: at QoS 0 a subscriber sends nothing that an ACK could ride
+	 * on, and 40 ms delayed ACKs would hold the broker's congestion window a round each. */
+	sc.no_delayed_ack = g.o.delayed_ack_ms == 0;
+	sc.delayed_ack_ms = g.o.delayed_ack_ms;
 	sc.now_ns = g.nif.now_ns;
 	g.tcp = tcp_stack_create(&sc);
 	if (g.tcp == NULL) {

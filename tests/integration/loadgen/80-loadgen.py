@@ -6,9 +6,10 @@ tachyon-loadgen as the memif client with its own EAL file prefix, reads its --js
 and checks it: everyone connected, no loss or duplicates at QoS 1 (v3.1.1 and v5), the
 connections scenario held with keep alive, point-to-point pairs, QoS 2 (the full
 PUBLISH/PUBREC/PUBREL/PUBCOMP exchange on both sides, exactly once), fan-in to a shared
-subscription (each message to exactly one member of the group), and the loss and duplicate
-checks catching injected faults (--drop-every, --dup-every) in each of these. The broker
-must survive every run and stop cleanly. Last, the other link:
+subscription (each message to exactly one member of the group), delayed ACKs, the worker
+sleeping again once paced traffic stops, and the loss and duplicate checks catching
+injected faults (--drop-every, --dup-every) in each of these. The broker must survive every
+run and stop cleanly. Last, the other link:
 the loadgen's own net_tap port facing Debian's mosquitto on the tap's kernel side, at QoS 1
 and at QoS 2 into a shared subscription (skipped without mosquitto).
 
@@ -139,6 +140,63 @@ def test_own_cpu_pick():
     expect_clean(rc, rep, err, 21)
     check(rep["cpu"] not in workers,
           f"generator on CPU {rep['cpu']}, tachyond's workers on {sorted(workers)}")
+
+
+def tcp_segments():
+    """(segments in, segments out) of the broker's TCP over all workers."""
+    st = BROKER.request("stats")
+    tcp = [w["l4"]["tcp"] for w in st["workers"]]
+    return sum(t["segs_in"] for t in tcp), sum(t["segs_out"] for t in tcp)
+
+
+def test_delayed_acks():
+    """--delayed-ack-ms: the generator's subscribers ACK every second segment (or after the
+    timeout) instead of each one, as Linux clients do; at QoS 0 they send nothing else, so
+    the broker receives about one segment for every two it sends instead of one each."""
+    ratios = {}
+    for dack in (0, 5):
+        in0, out0 = tcp_segments()
+        rc, rep, err = loadgen("-P", 1, "-S", 100, "-q", 0, "--duration", 1, "--warmup", 0.2,
+                               "--delayed-ack-ms", dack)
+        expect_clean(rc, rep, err, 101)
+        check(rep["delivered"] > 10000, f"too little traffic to count ACKs: {rep}")
+        in1, out1 = tcp_segments()
+        ratios[dack] = (in1 - in0) / max(1, out1 - out0)
+    print(f"ratios {ratios}", flush=True)
+    check(ratios[0] > 0.9, f"without delayed ACKs, segments in per segment out: {ratios}")
+    check(ratios[5] < 0.7, f"with delayed ACKs, segments in per segment out: {ratios}")
+
+
+def worker_cpu_s():
+    """CPU seconds tachyond's worker threads have used so far."""
+    total = 0
+    task = f"/proc/{BROKER.proc.pid}/task"
+    for tid in os.listdir(task):
+        try:
+            with open(f"{task}/{tid}/comm") as f:
+                if not f.read().startswith("rte-worker-"):
+                    continue
+            with open(f"{task}/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except OSError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def test_idle_worker_sleeps_after_traffic():
+    """Frames every millisecond stretch the worker's idle spin (idle_spin_max_us) so it
+    polls through the gaps; once the traffic stops it must go back to sleeping, not spin
+    on an idle machine."""
+    rc, rep, err = loadgen("-P", 1, "-S", 20, "-q", 1, "--rate", 1000, "--duration", 1,
+                           "--warmup", 0.2)
+    expect_clean(rc, rep, err, 21)
+    time.sleep(0.5)
+    c0, t0 = worker_cpu_s(), time.monotonic()
+    time.sleep(2)
+    used = (worker_cpu_s() - c0) / (time.monotonic() - t0)
+    print(f"idle worker: {used:.1%}", flush=True)
+    check(used < 0.5, f"an idle worker used {used:.0%} of a CPU after the traffic stopped")
 
 
 def test_fanin_qos1():
@@ -316,7 +374,8 @@ def main():
     if not os.access(LOADGEN, os.X_OK) and shutil.which(LOADGEN) is None:
         sys.exit(f"TACHYON_LOADGEN={LOADGEN} is not executable")
     tests = [test_memif_port_status, test_fanout_qos1_v311, test_fanout_qos1_v5_two_sources,
-             test_fanout_qos0, test_own_cpu_pick, test_fanin_qos1,
+             test_fanout_qos0, test_own_cpu_pick, test_delayed_acks,
+             test_idle_worker_sleeps_after_traffic, test_fanin_qos1,
              test_connections_keepalive,
              test_drop_every_is_caught, test_p2p_qos1, test_qos2_fanout_v5, test_qos2_p2p_v311,
              test_shared_subscription_qos1, test_shared_subscription_qos2_v5,
