@@ -339,9 +339,10 @@ def test_impaired_corrupt():
 
 def test_rx_pool_exhausted():
     """The receive pool runs out while the tap's queue fills, then comes back: the port must
-    receive again. The impairment layer holds every frame for 0.3 s (up to 4,096 a direction),
-    the receive pool has 2,047 mbufs (1,024 in the ring), and the kernel sends 4,000 datagrams at once: the pool
-    empties, net_tap's reads fail, and the tun queue fills. net_tap then waits for a SIGIO
+    receive again. The impairment layer holds every frame for 0.3 s (up to 4,096 a
+    direction), the receive pool has 2,047 mbufs (1,024 in the ring), and the kernel sends
+    4,000 datagrams at once: the pool empties, net_tap's reads fail, and the tun queue
+    fills. net_tap then waits for the queue fd's signal (F_GETSIG: a real-time signal), which
     the kernel no longer raises (it drops frames to a full queue before signalling), so
     without the worker's kick (loop.rx_kicks) the broker never received anything again,
     ARP and ACKs included."""

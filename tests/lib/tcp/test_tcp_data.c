@@ -1011,26 +1011,36 @@ static void test_output_retried_after_pool_exhaustion(void)
 	CHECK_EQ(rte_mempool_avail_count(tiny), 64);
 }
 
-/* A stack on @p big with a connection passively opened (its ISS in *iss), whose headers and
- * small writes come from a 16-mbuf tx_pool shared by the tests that use it: each must give
- * all 16 back. @return the tx_pool, or NULL (nothing opened) if a pool is missing. */
-static struct rte_mempool *open_with_tx_pool(struct th *t, struct app *a, struct rte_mempool *big,
-					     uint32_t *iss)
+/* A stack over a 64-mbuf main pool (big) with a connection passively opened (its ISS in iss),
+ * whose headers and small writes come from a 16-mbuf tx_pool shared by the tests that use it:
+ * each must give all 16 back. */
+struct tx_pool_conn {
+	struct th t;
+	struct app a;
+	uint32_t iss;
+	struct rte_mempool *big, *tx;
+};
+
+/* @return false (nothing opened) if a pool is missing. */
+static bool open_with_tx_pool(struct tx_pool_conn *p)
 {
 	static struct rte_mempool *tx;
 	if (tx == NULL)
 		tx = rte_pktmbuf_pool_create("th_tx", 16, 0, 0, RTE_PKTMBUF_HEADROOM + 128,
 					     SOCKET_ID_ANY);
 	CHECK(tx != NULL);
-	if (big == NULL || tx == NULL)
-		return NULL;
+	memset(&p->a, 0, sizeof(p->a));
+	p->big = small_pool();
+	p->tx = tx;
+	if (p->big == NULL || tx == NULL)
+		return false;
 	struct tcp_stack_config cfg;
 	th_default_cfg(&cfg);
-	cfg.pool = big;
+	cfg.pool = p->big;
 	cfg.tx_pool = tx;
-	th_open(t, &cfg);
-	*iss = passive_open(t, a, NULL);
-	return tx;
+	th_open(&p->t, &cfg);
+	p->iss = passive_open(&p->t, &p->a, NULL);
+	return true;
 }
 
 /* Headers and indirect mbufs come from the small tx_pool while it has any (so a million
@@ -1038,76 +1048,73 @@ static struct rte_mempool *open_with_tx_pool(struct th *t, struct app *a, struct
  * the main pool when it is empty, and output waits for the retry when both are. */
 static void test_tx_pool_and_fallback(void)
 {
-	struct th t;
-	struct app a = { 0 };
-	uint32_t iss;
-	struct rte_mempool *big = small_pool(), *tx = open_with_tx_pool(&t, &a, big, &iss);
-	if (tx == NULL)
+	struct tx_pool_conn p;
+	if (!open_with_tx_pool(&p))
 		return;
-	th_clear(&t);
+	th_clear(&p.t);
 	struct rte_mbuf *hold_big[64], *hold_tx[16];
 	unsigned nb = 0, nt = 0;
 
 	/* The main pool empty: a segment still leaves, built from the small pool alone. */
-	while (nb < 64 && (hold_big[nb] = rte_pktmbuf_alloc(big)) != NULL)
+	while (nb < 64 && (hold_big[nb] = rte_pktmbuf_alloc(p.big)) != NULL)
 		nb++;
-	CHECK_EQ(tcp_send(a.conn, mk_data("small", 5)), 0);
-	th_poll(&t, 0);
-	CHECK_EQ(t.ncap, 1);
-	if (t.ncap == 1)
-		CHECK(t.cap[0].len == 5 && memcmp(t.cap[0].payload, "small", 5) == 0);
-	CHECK_EQ(tcp_stack_stats(t.s)->tx_pool_fallbacks, 0);
+	CHECK_EQ(tcp_send(p.a.conn, mk_data("small", 5)), 0);
+	th_poll(&p.t, 0);
+	CHECK_EQ(p.t.ncap, 1);
+	if (p.t.ncap == 1)
+		CHECK(p.t.cap[0].len == 5 && memcmp(p.t.cap[0].payload, "small", 5) == 0);
+	CHECK_EQ(tcp_stack_stats(p.t.s)->tx_pool_fallbacks, 0);
 	while (nb > 0)
 		rte_pktmbuf_free(hold_big[--nb]);
 
 	/* The small pool empty: the main pool serves, nothing is lost or delayed. */
-	th_clear(&t);
-	while (nt < 16 && (hold_tx[nt] = rte_pktmbuf_alloc(tx)) != NULL)
+	th_clear(&p.t);
+	while (nt < 16 && (hold_tx[nt] = rte_pktmbuf_alloc(p.tx)) != NULL)
 		nt++;
-	CHECK_EQ(tcp_send(a.conn, mk_data("fallback", 8)), 0);
-	th_poll(&t, 0);
-	CHECK_EQ(t.ncap, 1);
-	if (t.ncap == 1)
-		CHECK(t.cap[0].len == 8 && memcmp(t.cap[0].payload, "fallback", 8) == 0);
-	CHECK(tcp_stack_stats(t.s)->tx_pool_fallbacks >= 1);
+	CHECK_EQ(tcp_send(p.a.conn, mk_data("fallback", 8)), 0);
+	th_poll(&p.t, 0);
+	CHECK_EQ(p.t.ncap, 1);
+	if (p.t.ncap == 1)
+		CHECK(p.t.cap[0].len == 8 && memcmp(p.t.cap[0].payload, "fallback", 8) == 0);
+	CHECK(tcp_stack_stats(p.t.s)->tx_pool_fallbacks >= 1);
 
 	/* The small pool empty and the main pool down to 1/8 free: that eighth is kept for
 	 * receiving (the ACKs that free the rest need it), so the segment waits. */
-	th_clear(&t);
-	while (nb < 64 - 8 && (hold_big[nb] = rte_pktmbuf_alloc(big)) != NULL)
+	th_clear(&p.t);
+	while (nb < 64 - 8 && (hold_big[nb] = rte_pktmbuf_alloc(p.big)) != NULL)
 		nb++;
-	th_poll(&t, 1); /* the fill level is read once per millisecond */
-	uint64_t fallbacks = tcp_stack_stats(t.s)->tx_pool_fallbacks;
-	CHECK_EQ(tcp_send(a.conn, mk_data("reserve", 7)), 0);
-	th_poll(&t, 0);
-	CHECK_EQ(t.ncap, 0);
-	CHECK_EQ(rte_mempool_avail_count(big), 8);
-	CHECK_EQ(tcp_stack_stats(t.s)->tx_pool_fallbacks, fallbacks);
+	th_poll(&p.t, 1); /* the fill level is read once per millisecond */
+	uint64_t fallbacks = tcp_stack_stats(p.t.s)->tx_pool_fallbacks;
+	CHECK_EQ(tcp_send(p.a.conn, mk_data("reserve", 7)), 0);
+	th_poll(&p.t, 0);
+	CHECK_EQ(p.t.ncap, 0);
+	CHECK_EQ(rte_mempool_avail_count(p.big), 8);
+	CHECK_EQ(tcp_stack_stats(p.t.s)->tx_pool_fallbacks, fallbacks);
 	while (nb > 0)
 		rte_pktmbuf_free(hold_big[--nb]);
-	th_poll(&t, 1);
-	CHECK_EQ(t.ncap, 1);
-	if (t.ncap == 1)
-		CHECK(t.cap[0].len == 7 && memcmp(t.cap[0].payload, "reserve", 7) == 0);
+	th_poll(&p.t, 1);
+	CHECK_EQ(p.t.ncap, 1);
+	if (p.t.ncap == 1)
+		CHECK(p.t.cap[0].len == 7 && memcmp(p.t.cap[0].payload, "reserve", 7) == 0);
 
 	/* Both empty: nothing leaves, the retry sends it once mbufs are back. */
-	th_clear(&t);
-	while (nb < 64 && (hold_big[nb] = rte_pktmbuf_alloc(big)) != NULL)
+	th_clear(&p.t);
+	while (nb < 64 && (hold_big[nb] = rte_pktmbuf_alloc(p.big)) != NULL)
 		nb++;
-	CHECK_EQ(tcp_send(a.conn, mk_data("later", 5)), 0);
-	th_poll(&t, 0);
-	CHECK_EQ(t.ncap, 0);
+	CHECK_EQ(tcp_send(p.a.conn, mk_data("later", 5)), 0);
+	th_poll(&p.t, 0);
+	CHECK_EQ(p.t.ncap, 0);
 	while (nt > 0)
 		rte_pktmbuf_free(hold_tx[--nt]);
 	while (nb > 0)
 		rte_pktmbuf_free(hold_big[--nb]);
-	th_poll(&t, 0);
-	CHECK_EQ(t.ncap, 1);
-	if (t.ncap == 1)
-		CHECK(t.cap[0].len == 5 && memcmp(t.cap[0].payload, "later", 5) == 0);
-	th_close(&t);
-	CHECK_EQ(rte_mempool_avail_count(big), 64);
-	CHECK_EQ(rte_mempool_avail_count(tx), 16);
+	th_poll(&p.t, 0);
+	CHECK_EQ(p.t.ncap, 1);
+	if (p.t.ncap == 1)
+		CHECK(p.t.cap[0].len == 5 && memcmp(p.t.cap[0].payload, "later", 5) == 0);
+	th_close(&p.t);
+	CHECK_EQ(rte_mempool_avail_count(p.big), 64);
+	CHECK_EQ(rte_mempool_avail_count(p.tx), 16);
 
 	/* A tx_pool without room for the headers is refused. */
 	static struct rte_mempool *tiny_room;
@@ -1135,51 +1142,48 @@ static struct rte_mbuf *mk_data_in(struct rte_mempool *mp, char fill, uint32_t l
  * free (it is also the receive pool). A lone write keeps its small mbuf. */
 static void test_gather_into_large(void)
 {
-	struct th t;
-	struct app a = { 0 };
-	uint32_t iss;
-	struct rte_mempool *big = small_pool(), *tx = open_with_tx_pool(&t, &a, big, &iss);
-	if (tx == NULL)
+	struct tx_pool_conn p;
+	if (!open_with_tx_pool(&p))
 		return;
-	th_poll(&t, 1); /* the pool's fill level is read once per millisecond */
-	th_clear(&t);
-	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'a', 50)), 0); /* queued as it is */
-	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'b', 50)), 0); /* into a's mbuf */
-	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'c', 50)), 0); /* a's is full: a large one */
-	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'd', 50)), 0); /* into c's */
-	CHECK_EQ(tcp_stack_stats(t.s)->gathered, 1);
-	CHECK_EQ(tcp_stack_stats(t.s)->coalesced, 2);
-	CHECK_EQ(rte_mempool_avail_count(tx), 15);
-	CHECK_EQ(rte_mempool_avail_count(big), 63);
-	th_poll(&t, 0);
-	CHECK_EQ(t.ncap, 1);
-	if (t.ncap == 1) {
-		CHECK_EQ(t.cap[0].len, 200);
-		CHECK(t.cap[0].payload[0] == 'a' && t.cap[0].payload[99] == 'b' &&
-		      t.cap[0].payload[100] == 'c' && t.cap[0].payload[199] == 'd');
+	th_poll(&p.t, 1); /* the pool's fill level is read once per millisecond */
+	th_clear(&p.t);
+	CHECK_EQ(tcp_send(p.a.conn, mk_data_in(p.tx, 'a', 50)), 0); /* queued as it is */
+	CHECK_EQ(tcp_send(p.a.conn, mk_data_in(p.tx, 'b', 50)), 0); /* into a's mbuf */
+	CHECK_EQ(tcp_send(p.a.conn, mk_data_in(p.tx, 'c', 50)), 0); /* a's is full: a large one */
+	CHECK_EQ(tcp_send(p.a.conn, mk_data_in(p.tx, 'd', 50)), 0); /* into c's */
+	CHECK_EQ(tcp_stack_stats(p.t.s)->gathered, 1);
+	CHECK_EQ(tcp_stack_stats(p.t.s)->coalesced, 2);
+	CHECK_EQ(rte_mempool_avail_count(p.tx), 15);
+	CHECK_EQ(rte_mempool_avail_count(p.big), 63);
+	th_poll(&p.t, 0);
+	CHECK_EQ(p.t.ncap, 1);
+	if (p.t.ncap == 1) {
+		CHECK_EQ(p.t.cap[0].len, 200);
+		CHECK(p.t.cap[0].payload[0] == 'a' && p.t.cap[0].payload[99] == 'b' &&
+		      p.t.cap[0].payload[100] == 'c' && p.t.cap[0].payload[199] == 'd');
 	}
-	peer_seg(&t, PEER_ISN + 1, iss + 1 + 200, TH_ACK, NULL);
-	CHECK_EQ(rte_mempool_avail_count(tx), 16);
-	CHECK_EQ(rte_mempool_avail_count(big), 64);
+	peer_seg(&p.t, PEER_ISN + 1, p.iss + 1 + 200, TH_ACK, NULL);
+	CHECK_EQ(rte_mempool_avail_count(p.tx), 16);
+	CHECK_EQ(rte_mempool_avail_count(p.big), 64);
 
 	/* The main pool half used: no gathering, the small mbufs are queued. */
 	struct rte_mbuf *hold[64];
 	unsigned n = 0;
-	while (n < 40 && (hold[n] = rte_pktmbuf_alloc(big)) != NULL)
+	while (n < 40 && (hold[n] = rte_pktmbuf_alloc(p.big)) != NULL)
 		n++;
-	th_poll(&t, 1);
-	th_clear(&t);
-	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'e', 50)), 0);
-	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'f', 50)), 0);
-	CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'g', 50)), 0);
-	CHECK_EQ(tcp_stack_stats(t.s)->gathered, 1);
-	CHECK_EQ(rte_mempool_avail_count(tx), 14);
-	CHECK_EQ(rte_mempool_avail_count(big), 64 - n);
-	th_poll(&t, 0);
-	CHECK_EQ(t.ncap, 1);
-	if (t.ncap == 1) {
-		CHECK_EQ(t.cap[0].len, 150);
-		CHECK(t.cap[0].payload[0] == 'e' && t.cap[0].payload[149] == 'g');
+	th_poll(&p.t, 1);
+	th_clear(&p.t);
+	CHECK_EQ(tcp_send(p.a.conn, mk_data_in(p.tx, 'e', 50)), 0);
+	CHECK_EQ(tcp_send(p.a.conn, mk_data_in(p.tx, 'f', 50)), 0);
+	CHECK_EQ(tcp_send(p.a.conn, mk_data_in(p.tx, 'g', 50)), 0);
+	CHECK_EQ(tcp_stack_stats(p.t.s)->gathered, 1);
+	CHECK_EQ(rte_mempool_avail_count(p.tx), 14);
+	CHECK_EQ(rte_mempool_avail_count(p.big), 64 - n);
+	th_poll(&p.t, 0);
+	CHECK_EQ(p.t.ncap, 1);
+	if (p.t.ncap == 1) {
+		CHECK_EQ(p.t.cap[0].len, 150);
+		CHECK(p.t.cap[0].payload[0] == 'e' && p.t.cap[0].payload[149] == 'g');
 	}
 	while (n > 0)
 		rte_pktmbuf_free(hold[--n]);
@@ -1187,20 +1191,20 @@ static void test_gather_into_large(void)
 	/* Counted, not a flag: between two checks of the fill level, gathering takes the pool
 	 * down to half free and no further, however many writes would need it. With 40 free
 	 * that is 8 large mbufs of 16 writes each; then the writes stay in small mbufs. */
-	while (n < 24 && (hold[n] = rte_pktmbuf_alloc(big)) != NULL)
+	while (n < 24 && (hold[n] = rte_pktmbuf_alloc(p.big)) != NULL)
 		n++;
-	th_poll(&t, 1);
-	uint64_t gathered = tcp_stack_stats(t.s)->gathered;
+	th_poll(&p.t, 1);
+	uint64_t gathered = tcp_stack_stats(p.t.s)->gathered;
 	for (unsigned i = 0; i < 8 * 16 + 4; i++)
-		CHECK_EQ(tcp_send(a.conn, mk_data_in(tx, 'h', 128)), 0);
-	CHECK_EQ(tcp_stack_stats(t.s)->gathered - gathered, 8);
-	CHECK_EQ(rte_mempool_avail_count(big), 32);
-	CHECK_EQ(rte_mempool_avail_count(tx), 16 - 2 - 4); /* e (with f), g, and the last 4 */
+		CHECK_EQ(tcp_send(p.a.conn, mk_data_in(p.tx, 'h', 128)), 0);
+	CHECK_EQ(tcp_stack_stats(p.t.s)->gathered - gathered, 8);
+	CHECK_EQ(rte_mempool_avail_count(p.big), 32);
+	CHECK_EQ(rte_mempool_avail_count(p.tx), 16 - 2 - 4); /* e (with f), g, and the last 4 */
 	while (n > 0)
 		rte_pktmbuf_free(hold[--n]);
-	th_close(&t);
-	CHECK_EQ(rte_mempool_avail_count(tx), 16);
-	CHECK_EQ(rte_mempool_avail_count(big), 64);
+	th_close(&p.t);
+	CHECK_EQ(rte_mempool_avail_count(p.tx), 16);
+	CHECK_EQ(rte_mempool_avail_count(p.big), 64);
 }
 
 uint16_t tcp__cksum_l4(struct rte_mbuf *m, uint32_t src, uint32_t dst, uint32_t len);
