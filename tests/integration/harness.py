@@ -183,13 +183,6 @@ class Broker:
                 pass
         return cpus
 
-    def loadgen_cpu_args(self):
-        """["--cpu", N] for a tachyon-loadgen facing this broker: a CPU none of its polling
-        workers is pinned to, if there is one ([] if not). A generator sharing a worker's
-        CPU gets half a core (the loadgen's own pick can see an idle worker's CPU as free)."""
-        free = sorted(os.sched_getaffinity(0) - self.worker_cpus())
-        return ["--cpu", str(free[0])] if free else []
-
     def kill(self):
         """Last resort: SIGKILL and remove the tap ourselves."""
         if self.proc is not None and self.proc.poll() is None:

@@ -152,6 +152,9 @@ struct lg_stats {
 	uint64_t tx_drops_run;     /**< tx_drops when the teardown began (the teardown's RST
 				    *   and FIN bursts are the rest) */
 	uint64_t rto_run;          /**< our TCP's retransmission timeouts, likewise */
+	uint64_t preempted;        /**< publishing (warm-up and measurement): the generator's
+				    *   involuntary context switches (another task took its CPU) */
+	uint64_t run_delay_ns;     /**< and its time waiting for the CPU meanwhile */
 	uint64_t pub_start_ns, pub_end_ns, measure_start_ns;
 	uint64_t first_timed_ns, last_timed_ns; /**< first/last timed delivery */
 	struct lg_hist lat;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -478,8 +479,10 @@ static int lg__pick_cpu(const struct lg_opts *o)
 	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0 || CPU_COUNT(&allowed) < 2)
 		return here;
 	lg__dpdk_worker_cpus(&polled);
-	CPU_XOR(&free_cpus, &allowed, &polled);
-	CPU_AND(&free_cpus, &free_cpus, &allowed);
+	CPU_ZERO(&free_cpus); /* allowed and not polled */
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &allowed) && !CPU_ISSET(c, &polled))
+			CPU_SET(c, &free_cpus);
 	if (CPU_COUNT(&free_cpus) > 0)
 		allowed = free_cpus;
 	if (CPU_COUNT(&allowed) == 1)
@@ -776,6 +779,22 @@ static void lg__keepalive(struct lg *g, struct lg__ka *ka)
 	ka->next_ns = g->now_ns + 1000000;
 }
 
+/* This thread's involuntary context switches and time spent waiting for a CPU (schedstat;
+ * 0 where the kernel has no schedstats): what other tasks took from the generator. */
+static void lg__sched(uint64_t *preempted, uint64_t *run_delay_ns)
+{
+	struct rusage ru;
+	*preempted = getrusage(RUSAGE_THREAD, &ru) == 0 ? (uint64_t)ru.ru_nivcsw : 0;
+	*run_delay_ns = 0;
+	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+	if (f != NULL) {
+		unsigned long long run, wait;
+		if (fscanf(f, "%llu %llu", &run, &wait) == 2)
+			*run_delay_ns = wait;
+		fclose(f);
+	}
+}
+
 static void lg__run(struct lg *g)
 {
 	const struct lg_opts *o = &g->o;
@@ -815,6 +834,8 @@ static void lg__run(struct lg *g)
 	g->publishing = g->n_pubs > 0;
 	struct lg_client *pubs = g->clients + g->n_subs; /* lg_clients_init's order */
 	struct lg__ka ka = { 0 };
+	uint64_t preempted0, delay0;
+	lg__sched(&preempted0, &delay0);
 	while (!lg__stop && g->now_ns < end) {
 		unsigned got = lg__iterate(g);
 		if (g->publishing)
@@ -826,6 +847,9 @@ static void lg__run(struct lg *g)
 	}
 	g->publishing = false;
 	g->st.pub_end_ns = lg_now_ns();
+	lg__sched(&g->st.preempted, &g->st.run_delay_ns);
+	g->st.preempted -= preempted0;
+	g->st.run_delay_ns -= delay0;
 	/* 3. drain: until every subscriber has everything and every QoS 1 publish is acked */
 	uint64_t drain_end = g->st.pub_end_ns + (uint64_t)(o->drain_s * 1e9);
 	while (!lg__stop && g->now_ns < drain_end && g->n_pubs > 0) {
@@ -933,7 +957,8 @@ static int lg__report(const struct lg *g)
 		       "\"port_imissed\":%" PRIu64 ",\"port_rx_nombuf\":%" PRIu64 ","
 		       "\"port_oerrors\":%" PRIu64 ",\"tx_drops\":%" PRIu64 ",\"tx_refused\":%" PRIu64 ","
 		       "\"tx_drops_before_teardown\":%" PRIu64 ","
-		       "\"tcp_rto_before_teardown\":%" PRIu64 ",\"cpu\":%d,\"ok\":%s}\n",
+		       "\"tcp_rto_before_teardown\":%" PRIu64 ",\"cpu\":%d,"
+		       "\"gen_preempted\":%" PRIu64 ",\"gen_run_delay_ms\":%.3f,\"ok\":%s}\n",
 		       lg__scen_names[o->scenario], o->version, o->qos, o->payload, g->n_clients,
 		       g->n_pubs, (uint64_t)g->n_subs,
 		       s->connected, s->connect_failed, s->dropped, conn_s, conn_rate,
@@ -942,7 +967,7 @@ static int lg__report(const struct lg *g)
 		       s->injected_drops, s->gaps, s->bad_packets, s->pings, h->count, mean, p50,
 		       p99, p999, mx, ts->retransmits, ts->out_nobufs, ts->mem_drops, ts->rto_expired,
 		       ps.imissed, ps.rx_nombuf, ps.oerrors, s->tx_drops, s->tx_refused, s->tx_drops_run,
-		       s->rto_run, o->cpu,
+		       s->rto_run, o->cpu, s->preempted, (double)s->run_delay_ns * 1e-6,
 		       ok ? "true" : "false");
 	} else {
 		printf("scenario %s, MQTT %s, QoS %u, payload %u B, %u clients (%u publishers)\n",
@@ -967,6 +992,9 @@ static int lg__report(const struct lg *g)
 			printf("  %-24s p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (mean %.1f, %"
 			       PRIu64 " samples)\n", "latency us", p50, p99, p999, mx, mean,
 			       h->count);
+			printf("  %-24s preempted %" PRIu64 " times, %.1f ms waiting for the CPU "
+			       "(CPU %d)\n", "generator", s->preempted,
+			       (double)s->run_delay_ns * 1e-6, o->cpu);
 		} else {
 			printf("  %-24s %" PRIu64 "\n", "PINGRESPs", s->pings);
 		}
