@@ -75,6 +75,10 @@ struct dp_worker_counters {
 				  *   holds its segments back and retries; nothing is dropped) */
 	uint64_t rx_kicks;       /**< net_tap: the queue fd held frames that polls did not
 				  *   return, so the worker raised the PMD's SIGIO itself */
+	uint64_t preempted;      /**< involuntary context switches: times the OS gave the
+				  *   worker's CPU to another task (read every DP_HOUSEKEEP_NS) */
+	uint64_t cpu_wait_us;    /**< time the worker waited, runnable, for its CPU
+				  *   (schedstat; likewise) */
 };
 
 /** How long a worker polls on without frames before it sleeps (dp_idle_spin_gap). */

@@ -170,16 +170,26 @@ class Broker:
             self.log.flush()
         return out
 
-    def worker_cpus(self):
-        """The CPUs the running tachyond's workers (EAL threads rte-worker-N) may run on."""
-        cpus = set()
+    def worker_tids(self):
+        """The thread ids of the running tachyond's workers (EAL threads rte-worker-N)."""
+        tids = []
         task = f"/proc/{self.proc.pid}/task"
         for tid in os.listdir(task):
             try:
                 with open(f"{task}/{tid}/comm") as f:
                     if f.read().startswith("rte-worker-"):
-                        cpus |= os.sched_getaffinity(int(tid))
+                        tids.append(int(tid))
             except OSError:  # a thread that just ended
+                pass
+        return tids
+
+    def worker_cpus(self):
+        """The CPUs the running tachyond's workers may run on."""
+        cpus = set()
+        for tid in self.worker_tids():
+            try:
+                cpus |= os.sched_getaffinity(tid)
+            except OSError:
                 pass
         return cpus
 

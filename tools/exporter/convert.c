@@ -94,6 +94,8 @@ static const struct conv__map conv__loop_map[] = {
 	NUM("tx_flushes", C, "tachyon_worker_tx_bursts_total", "Transmit bursts handed to the NIC queue."),
 	NUM("tx_refused", C, "tachyon_worker_tx_refused_packets_total", "Frames refused to TCP because the NIC queue and the TX backlog were full (TCP sends them at its next poll; nothing is dropped)."),
 	NUM("rx_kicks", C, "tachyon_worker_rx_kicks_total", "net_tap: times the worker raised the PMD's SIGIO because its queue held frames that polls did not return (a receive that had stalled after the mbuf pool ran out)."),
+	NUM("preempted", C, "tachyon_worker_preempted_total", "Involuntary context switches of the worker thread: times the OS gave its CPU to another task (a worker on an isolated core sees none)."),
+	NUMS("cpu_wait_us", C, "tachyon_worker_cpu_wait_seconds_total", "Time the worker thread waited, runnable, for its CPU while other tasks ran there (schedstat).", 1e6),
 	NUM("tx_backlogged", C, "tachyon_worker_tx_backlogged_packets_total", "Frames a full NIC queue refused at first and the worker kept in its TX backlog (sent later, in order)."),
 	NUM("sleeps", C, "tachyon_worker_idle_sleeps_total", "Times the worker went to sleep for lack of work (idle back-off)."),
 	NUM("wakeups_rx", C, "tachyon_worker_rx_wakeups_total", "Sleeps ended by a receive interrupt."),

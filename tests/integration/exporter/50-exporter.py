@@ -200,6 +200,10 @@ def test_exporter_metrics():
                 check(sample(text, "tachyon_worker_rx_packets_total", f'worker="{w}"') is not None,
                       f"worker {w} rx packets missing:\n{text}")
                 check(sample(text, "tachyon_worker_running", f'worker="{w}"') == 1, text)
+                for name in ("tachyon_worker_preempted_total",
+                             "tachyon_worker_cpu_wait_seconds_total"):
+                    check(sample(text, name, f'worker="{w}"') is not None,
+                          f"worker {w} {name} missing:\n{text}")
             rx = sum(sample(text, "tachyon_worker_rx_packets_total", f'worker="{w}"')
                      for w in ("0", "1"))
             check(rx >= 3, f"rx packets {rx} after 3 pings")

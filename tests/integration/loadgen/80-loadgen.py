@@ -171,16 +171,12 @@ def test_delayed_acks():
 def worker_cpu_s():
     """CPU seconds tachyond's worker threads have used so far."""
     total = 0
-    task = f"/proc/{BROKER.proc.pid}/task"
-    for tid in os.listdir(task):
+    for tid in BROKER.worker_tids():
         try:
-            with open(f"{task}/{tid}/comm") as f:
-                if not f.read().startswith("rte-worker-"):
-                    continue
-            with open(f"{task}/{tid}/stat") as f:
+            with open(f"/proc/{BROKER.proc.pid}/task/{tid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime
-        except OSError:
+        except OSError:  # a thread that just ended
             pass
     return total / os.sysconf("SC_CLK_TCK")
 
@@ -198,6 +194,37 @@ def test_idle_worker_sleeps_after_traffic():
     used = (worker_cpu_s() - c0) / (time.monotonic() - t0)
     print(f"idle worker: {used:.1%}", flush=True)
     check(used < 0.5, f"an idle worker used {used:.0%} of a CPU after the traffic stopped")
+
+
+def test_worker_preempted_counted():
+    """A busy process on the worker's CPU takes it from the worker while traffic keeps it
+    busy: the worker counts that (loop.preempted, loop.cpu_wait_us), which tells an operator
+    that latency tails come from the host."""
+    cpus = sorted(BROKER.worker_cpus())
+    if len(cpus) != 1 or not (os.sched_getaffinity(0) - set(cpus)):
+        print("skip: the worker is not pinned to one CPU of its own", flush=True)
+        return
+
+    def loop_counters():
+        w = BROKER.request("stats")["workers"][0]["loop"]
+        return w["preempted"], w["cpu_wait_us"]
+
+    p0, wait0 = loop_counters()
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                           preexec_fn=lambda: os.sched_setaffinity(0, {cpus[0]}))
+    try:
+        rc, rep, err = loadgen("-P", 1, "-S", 50, "-q", 1, "--rate", 2000, "--duration", 1,
+                               "--warmup", 0.2)
+    finally:
+        hog.kill()
+        hog.wait()
+    expect_clean(rc, rep, err, 51)
+    time.sleep(0.3)  # the worker reads them every 100 ms
+    p1, wait1 = loop_counters()
+    print(f"worker preempted {p1 - p0} times, waited {(wait1 - wait0) / 1000:.0f} ms",
+          flush=True)
+    check(p1 - p0 >= 10, f"worker preempted {p0} -> {p1} with a CPU hog beside it")
+    check(wait1 - wait0 >= 10000, f"worker CPU wait {wait0} -> {wait1} us with a CPU hog")
 
 
 def test_fanin_qos1():
@@ -376,7 +403,8 @@ def main():
         sys.exit(f"TACHYON_LOADGEN={LOADGEN} is not executable")
     tests = [test_memif_port_status, test_fanout_qos1_v311, test_fanout_qos1_v5_two_sources,
              test_fanout_qos0, test_own_cpu_pick, test_delayed_acks,
-             test_idle_worker_sleeps_after_traffic, test_fanin_qos1,
+             test_idle_worker_sleeps_after_traffic, test_worker_preempted_counted,
+             test_fanin_qos1,
              test_connections_keepalive,
              test_drop_every_is_caught, test_p2p_qos1, test_qos2_fanout_v5, test_qos2_p2p_v311,
              test_shared_subscription_qos1, test_shared_subscription_qos2_v5,
