@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <rte_ethdev.h>
@@ -28,6 +27,7 @@
 #include "conf/conf.h"
 #include "dp_worker.h"
 #include "util/log.h"
+#include "util/thread_sched.h"
 
 const char *const dp_worker_counter_names[] = {
 	"loops", "rx_pkts", "rx_bursts", "tx_pkts", "tx_drops", "tx_flushes", "sleeps",
@@ -484,24 +484,6 @@ void dp_worker_wake(struct dp_worker *w)
 	}
 }
 
-/* What other tasks took from this worker: its involuntary context switches, and the time it
- * waited, runnable, for its CPU (the second field of its schedstat, open as @p fd; -1:
- * not available). A worker on a core of its own sees neither grow. */
-static void dp__sched_read(struct dp_worker *w, int fd)
-{
-	struct rusage ru;
-	if (getrusage(RUSAGE_THREAD, &ru) == 0)
-		w->cnt.preempted = (uint64_t)ru.ru_nivcsw;
-	char buf[128];
-	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	unsigned long long run_ns, wait_ns;
-	if (sscanf(buf, "%llu %llu", &run_ns, &wait_ns) == 2)
-		w->cnt.cpu_wait_us = wait_ns / 1000;
-}
-
 int dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
@@ -512,7 +494,8 @@ int dp_worker_main(void *arg)
 
 	dp__idle_setup(w, &idl);
 	w->idle_backoff = dp__wake_name(idl.mode);
-	int sched_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	int sched_fd = thread_sched_open(); /* what other tasks take from us (cnt.preempted) */
+	uint64_t cpu_wait_ns = 0;
 	TLOG_INFO("worker", "worker %u on lcore %u: port %u queue %u, idle backoff: %s",
 		  w->index, w->lcore_id, w->port_id, w->queue_id, dp__wake_name(idl.mode));
 	/* The broker reads RCU structures (topic tree, session registry): this thread is a
@@ -571,7 +554,8 @@ int dp_worker_main(void *arg)
 
 		if (now >= next_housekeep) {
 			net_timer(&w->nif);
-			dp__sched_read(w, sched_fd);
+			thread_sched_read(sched_fd, &w->cnt.preempted, &cpu_wait_ns);
+			w->cnt.cpu_wait_us = cpu_wait_ns / 1000;
 			next_housekeep = now + DP_HOUSEKEEP_NS;
 		}
 

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,6 +26,7 @@
 #include <rte_mbuf.h>
 
 #include "lg.h"
+#include "util/thread_sched.h"
 
 #define LG__BURST 64
 #define LG__QUIET_NS (250ull * 1000000)        /* see lg__run, step 5 */
@@ -779,22 +779,6 @@ static void lg__keepalive(struct lg *g, struct lg__ka *ka)
 	ka->next_ns = g->now_ns + 1000000;
 }
 
-/* This thread's involuntary context switches and time spent waiting for a CPU (schedstat;
- * 0 where the kernel has no schedstats): what other tasks took from the generator. */
-static void lg__sched(uint64_t *preempted, uint64_t *run_delay_ns)
-{
-	struct rusage ru;
-	*preempted = getrusage(RUSAGE_THREAD, &ru) == 0 ? (uint64_t)ru.ru_nivcsw : 0;
-	*run_delay_ns = 0;
-	FILE *f = fopen("/proc/thread-self/schedstat", "r");
-	if (f != NULL) {
-		unsigned long long run, wait;
-		if (fscanf(f, "%llu %llu", &run, &wait) == 2)
-			*run_delay_ns = wait;
-		fclose(f);
-	}
-}
-
 static void lg__run(struct lg *g)
 {
 	const struct lg_opts *o = &g->o;
@@ -834,8 +818,10 @@ static void lg__run(struct lg *g)
 	g->publishing = g->n_pubs > 0;
 	struct lg_client *pubs = g->clients + g->n_subs; /* lg_clients_init's order */
 	struct lg__ka ka = { 0 };
-	uint64_t preempted0, delay0;
-	lg__sched(&preempted0, &delay0);
+	/* what other tasks take from the generator while it publishes */
+	int sched_fd = thread_sched_open();
+	uint64_t preempted0 = 0, delay0 = 0;
+	thread_sched_read(sched_fd, &preempted0, &delay0);
 	while (!lg__stop && g->now_ns < end) {
 		unsigned got = lg__iterate(g);
 		if (g->publishing)
@@ -847,9 +833,13 @@ static void lg__run(struct lg *g)
 	}
 	g->publishing = false;
 	g->st.pub_end_ns = lg_now_ns();
-	lg__sched(&g->st.preempted, &g->st.run_delay_ns);
+	g->st.preempted = preempted0;
+	g->st.run_delay_ns = delay0;
+	thread_sched_read(sched_fd, &g->st.preempted, &g->st.run_delay_ns);
 	g->st.preempted -= preempted0;
 	g->st.run_delay_ns -= delay0;
+	if (sched_fd >= 0)
+		close(sched_fd);
 	/* 3. drain: until every subscriber has everything and every QoS 1 publish is acked */
 	uint64_t drain_end = g->st.pub_end_ns + (uint64_t)(o->drain_s * 1e9);
 	while (!lg__stop && g->now_ns < drain_end && g->n_pubs > 0) {

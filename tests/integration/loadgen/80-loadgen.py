@@ -210,14 +210,18 @@ def test_worker_preempted_counted():
         return w["preempted"], w["cpu_wait_us"]
 
     p0, wait0 = loop_counters()
-    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"],
-                           preexec_fn=lambda: os.sched_setaffinity(0, {cpus[0]}))
+    # taskset, not preexec_fn (unsafe in a process with threads); it ends itself in 60 s
+    hog = subprocess.Popen(["taskset", "-c", str(cpus[0]), sys.executable, "-c",
+                            "import time\nend = time.monotonic() + 60\n"
+                            "while time.monotonic() < end: pass"])
+    t0 = time.monotonic()
     try:
         rc, rep, err = loadgen("-P", 1, "-S", 50, "-q", 1, "--rate", 2000, "--duration", 1,
                                "--warmup", 0.2)
     finally:
         hog.kill()
         hog.wait()
+    print(f"loadgen with the hog: {time.monotonic() - t0:.1f} s", flush=True)
     expect_clean(rc, rep, err, 51)
     time.sleep(0.3)  # the worker reads them every 100 ms
     p1, wait1 = loop_counters()
