@@ -43,6 +43,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -101,6 +102,18 @@ struct plog_bytes {
 	const uint8_t *ptr; /**< first byte; may be NULL when len is 0 */
 	uint32_t len;       /**< length in bytes */
 };
+
+/** Same bytes (an empty string may have a NULL ptr, which memcmp must not be given). */
+static inline bool plog_mem_eq(const void *a, size_t alen, const void *b, size_t blen)
+{
+	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+/** Same bytes, for two plog_bytes. */
+static inline bool plog_bytes_eq(struct plog_bytes a, struct plog_bytes b)
+{
+	return plog_mem_eq(a.ptr, a.len, b.ptr, b.len);
+}
 
 /**
  * The will message of a session (MQTT 3.1.3.2 / 5 3.1.2.5): while connected, and after an

@@ -41,7 +41,7 @@ static struct plog_hnode *plog__hfind(const struct plog__hmap *m, const void *ke
 	if (m->nb == 0)
 		return NULL;
 	for (struct plog_hnode *n = m->b[h & (m->nb - 1)]; n != NULL; n = n->next)
-		if (n->hash == h && n->klen == len && memcmp(n->key, key, len) == 0)
+		if (n->hash == h && plog_mem_eq(n->key, n->klen, key, len))
 			return n;
 	return NULL;
 }
@@ -310,8 +310,7 @@ static int plog__apply_sub_add(struct plog_state *st, struct plog_sess *s,
 {
 	struct plog_sub **pp = &s->subs;
 	for (; *pp != NULL; pp = &(*pp)->next) {
-		if ((*pp)->filter_len == r->filter.len &&
-		    memcmp((*pp)->filter, r->filter.ptr, r->filter.len) == 0) {
+		if (plog_mem_eq((*pp)->filter, (*pp)->filter_len, r->filter.ptr, r->filter.len)) {
 			/* MQTT: a SUBSCRIBE to an existing filter replaces its options. */
 			(*pp)->options = r->options;
 			(*pp)->sub_id = r->sub_id;
@@ -339,8 +338,7 @@ static bool plog__sub_remove(struct plog_state *st, struct plog_sess *s,
 {
 	for (struct plog_sub **pp = &s->subs; *pp != NULL; pp = &(*pp)->next) {
 		struct plog_sub *sub = *pp;
-		if (sub->filter_len == r->filter.len &&
-		    memcmp(sub->filter, r->filter.ptr, r->filter.len) == 0) {
+		if (plog_mem_eq(sub->filter, sub->filter_len, r->filter.ptr, r->filter.len)) {
 			*pp = sub->next;
 			plog__release(st, sub, sizeof(*sub) + sub->filter_len + 1);
 			s->nsubs--;

@@ -113,11 +113,6 @@ int plog_state_emit(const struct plog_state *st, int (*cb)(void *arg, const stru
 
 /* ---- equality ---- */
 
-static bool plog__bytes_eq(struct plog_bytes a, struct plog_bytes b)
-{
-	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
-}
-
 static bool plog__will_eq(const struct plog_will *a, const struct plog_will *b)
 {
 	if (a->present != b->present)
@@ -125,8 +120,8 @@ static bool plog__will_eq(const struct plog_will *a, const struct plog_will *b)
 	if (!a->present)
 		return true;
 	return a->qos == b->qos && a->retain == b->retain &&
-	       a->delay_interval == b->delay_interval && plog__bytes_eq(a->topic, b->topic) &&
-	       plog__bytes_eq(a->payload, b->payload) && plog__bytes_eq(a->props, b->props);
+	       a->delay_interval == b->delay_interval && plog_bytes_eq(a->topic, b->topic) &&
+	       plog_bytes_eq(a->payload, b->payload) && plog_bytes_eq(a->props, b->props);
 }
 
 static bool plog__sess_eq(const struct plog_sess *a, const struct plog_sess *b)
@@ -135,13 +130,13 @@ static bool plog__sess_eq(const struct plog_sess *a, const struct plog_sess *b)
 	    a->connected != b->connected || a->expiry_interval != b->expiry_interval ||
 	    a->time_ms != b->time_ms || a->nsubs != b->nsubs || a->nqueued != b->nqueued ||
 	    a->nq2in != b->nq2in || !plog__will_eq(&a->will, &b->will) ||
-	    a->has_username != b->has_username || !plog__bytes_eq(a->username, b->username) ||
+	    a->has_username != b->has_username || !plog_bytes_eq(a->username, b->username) ||
 	    a->listener != b->listener)
 		return false;
 	const struct plog_sub *x = a->subs, *y = b->subs;
 	for (; x != NULL && y != NULL; x = x->next, y = y->next)
 		if (x->options != y->options || x->sub_id != y->sub_id ||
-		    x->filter_len != y->filter_len || memcmp(x->filter, y->filter, x->filter_len))
+		    !plog_mem_eq(x->filter, x->filter_len, y->filter, y->filter_len))
 			return false;
 	if (x != NULL || y != NULL)
 		return false;
@@ -149,8 +144,8 @@ static bool plog__sess_eq(const struct plog_sess *a, const struct plog_sess *b)
 	for (; m != NULL && n != NULL; m = m->next, n = n->next)
 		if (m->msg_id != n->msg_id || m->expiry_ms != n->expiry_ms ||
 		    m->packet_id != n->packet_id || m->qos != n->qos || m->retain != n->retain ||
-		    m->state != n->state || !plog__bytes_eq(m->topic, n->topic) ||
-		    !plog__bytes_eq(m->payload, n->payload) || !plog__bytes_eq(m->props, n->props))
+		    m->state != n->state || !plog_bytes_eq(m->topic, n->topic) ||
+		    !plog_bytes_eq(m->payload, n->payload) || !plog_bytes_eq(m->props, n->props))
 			return false;
 	if (m != NULL || n != NULL)
 		return false;
@@ -167,8 +162,8 @@ static int plog__cmp_ret(void *arg, const struct plog_retained *r)
 {
 	const struct plog_retained *o = plog_state_retained(arg, r->topic.ptr, r->topic.len);
 	return o != NULL && o->qos == r->qos && o->expiry_ms == r->expiry_ms &&
-			       plog__bytes_eq(o->payload, r->payload) &&
-			       plog__bytes_eq(o->props, r->props)
+			       plog_bytes_eq(o->payload, r->payload) &&
+			       plog_bytes_eq(o->props, r->props)
 		       ? 0
 		       : 1;
 }

@@ -83,11 +83,15 @@ static void test_connect_variants(void)
 	fk_bench_fini(&b);
 }
 
+static void tune_keepalive_cap(struct tachyon_config *c)
+{
+	c->max_keepalive = 10;
+}
+
 static void test_keepalive_cap(void)
 {
 	struct fk_bench b;
-	void tune(struct tachyon_config * c) { c->max_keepalive = 10; }
-	fk_bench_init(&b, NW, tune);
+	fk_bench_init(&b, NW, tune_keepalive_cap);
 	struct mqtt_packet r;
 	/* 5.0: asks 100, told 10 in Server Keep Alive; enforced at 15 s. */
 	struct fk_conn *v = fk_open(&b, 0);
@@ -291,11 +295,15 @@ static void test_persistent_queue_and_dup(void)
 	fk_bench_fini(&b);
 }
 
+static void tune_queue_limit(struct tachyon_config *c)
+{
+	c->max_queued_messages = 2;
+}
+
 static void test_queue_limit(void)
 {
 	struct fk_bench b;
-	void tune(struct tachyon_config * c) { c->max_queued_messages = 2; }
-	fk_bench_init(&b, NW, tune);
+	fk_bench_init(&b, NW, tune_queue_limit);
 	struct mqtt_packet r, p;
 	struct fk_conn *s = fk_client(&b, OTHER, MQTT_V311, "lim", false);
 	CHECK(fk_subscribed(s, "l", 1));
@@ -320,11 +328,15 @@ static void test_queue_limit(void)
 	fk_bench_fini(&b);
 }
 
+static void tune_inflight_window(struct tachyon_config *c)
+{
+	c->max_inflight_messages = 2;
+}
+
 static void test_inflight_window(void)
 {
 	struct fk_bench b;
-	void tune(struct tachyon_config * c) { c->max_inflight_messages = 2; }
-	fk_bench_init(&b, NW, tune);
+	fk_bench_init(&b, NW, tune_inflight_window);
 	struct mqtt_packet r, p;
 	struct fk_conn *s = fk_client(&b, OTHER, MQTT_V311, "win", true);
 	CHECK(fk_subscribed(s, "w", 1));
@@ -356,14 +368,18 @@ static void test_inflight_window(void)
 	fk_bench_fini(&b);
 }
 
+static void tune_packet_ids_wrap(struct tachyon_config *c)
+{
+	c->max_inflight_messages = 500;
+}
+
 /* Packet ids with a wide inflight window (500), over more than one wrap of the 16-bit space,
  * one message left unacknowledged all along: no id is ever in flight twice, the stuck one is
  * never reused, and every message arrives once. */
 static void test_packet_ids_wrap(void)
 {
 	struct fk_bench b;
-	void tune(struct tachyon_config * c) { c->max_inflight_messages = 500; }
-	fk_bench_init(&b, NW, tune);
+	fk_bench_init(&b, NW, tune_packet_ids_wrap);
 	struct mqtt_packet r, p;
 	struct fk_conn *s = fk_client(&b, OTHER, MQTT_V311, "wrap", true);
 	CHECK(fk_subscribed(s, "pw", 1));
@@ -767,11 +783,16 @@ static void test_max_packet_size_out(void)
 	fk_bench_fini(&b);
 }
 
+static void tune_limits(struct tachyon_config *c)
+{
+	c->max_connections = 2;
+	c->message_size_limit = 4;
+}
+
 static void test_limits(void)
 {
 	struct fk_bench b;
-	void tune(struct tachyon_config * c) { c->max_connections = 2; c->message_size_limit = 4; }
-	fk_bench_init(&b, NW, tune);
+	fk_bench_init(&b, NW, tune_limits);
 	b.lst.max_connections = 2;
 	struct mqtt_packet r, p;
 	struct fk_conn *a = fk_client(&b, 0, MQTT_V311, "l1", true);
@@ -859,11 +880,15 @@ static void test_backpressure(void)
 	fk_bench_fini(&b);
 }
 
+static void tune_sys(struct tachyon_config *c)
+{
+	c->sys_interval = 1;
+}
+
 static void test_sys(void)
 {
 	struct fk_bench b;
-	void tune(struct tachyon_config * c) { c->sys_interval = 1; }
-	fk_bench_init(&b, NW, tune);
+	fk_bench_init(&b, NW, tune_sys);
 	struct mqtt_packet r;
 	struct fk_conn *s = fk_client(&b, OTHER, MQTT_V311, "sys", true);
 	CHECK(fk_subscribed(s, "$SYS/broker/clients/connected", 0));

@@ -42,6 +42,13 @@ static void drain_check(struct fk_conn *f, unsigned *seen)
 	}
 }
 
+static void tune_random(struct tachyon_config *c)
+{
+	c->max_inflight_messages = 5;
+	c->max_queued_messages = 20;
+	c->queue_qos0_messages = true;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned seed = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 0) : (unsigned)time(NULL);
@@ -49,12 +56,7 @@ int main(int argc, char **argv)
 	srand(seed);
 	rcu_register_thread();
 	struct fk_bench b;
-	void tune(struct tachyon_config * c) {
-		c->max_inflight_messages = 5;
-		c->max_queued_messages = 20;
-		c->queue_qos0_messages = true;
-	}
-	fk_bench_init(&b, 2, tune);
+	fk_bench_init(&b, 2, tune_random);
 	struct fk_conn *cl[CLIENTS] = { 0 };
 	unsigned seen = 0;
 	char ids[CLIENTS][8];
