@@ -833,11 +833,10 @@ static void lg__run(struct lg *g)
 	}
 	g->publishing = false;
 	g->st.pub_end_ns = lg_now_ns();
-	g->st.preempted = preempted0;
-	g->st.run_delay_ns = delay0;
-	thread_sched_read(sched_fd, &g->st.preempted, &g->st.run_delay_ns);
-	g->st.preempted -= preempted0;
-	g->st.run_delay_ns -= delay0;
+	uint64_t preempted1 = preempted0, delay1 = delay0; /* unchanged if unreadable */
+	thread_sched_read(sched_fd, &preempted1, &delay1);
+	g->st.preempted = preempted1 - preempted0;
+	g->st.run_delay_ns = delay1 - delay0;
 	if (sched_fd >= 0)
 		close(sched_fd);
 	/* 3. drain: until every subscriber has everything and every QoS 1 publish is acked */
