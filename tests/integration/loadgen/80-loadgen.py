@@ -213,9 +213,13 @@ def test_worker_preempted_counted():
     # side, another tachyond's worker can leave its own pick no CPU free of DPDK workers.
     gen_cpu = min(os.sched_getaffinity(0) - set(cpus))
     p0, wait0 = loop_counters()
-    # taskset, not preexec_fn (unsafe in a process with threads); it ends itself in 20 s
+    # taskset, not preexec_fn (unsafe in a process with threads). The hog ends itself after
+    # 4 s, a little more than the generator needs: on this VM's kernel, reaping the generator
+    # while the hog runs sometimes waits until the hog ends (wait4 loops in the kernel's
+    # shrink_dcache_parent over the dead process's /proc entries), which with a 60 s hog
+    # made this test take 60 s in some runs.
     hog = subprocess.Popen(["taskset", "-c", str(cpus[0]), sys.executable, "-c",
-                            "import time\nend = time.monotonic() + 20\n"
+                            "import time\nend = time.monotonic() + 4\n"
                             "while time.monotonic() < end: pass"])
     t0 = time.monotonic()
     try:
